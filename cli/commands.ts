@@ -1,0 +1,14 @@
+import type { Command } from './command.js';
+
+/**
+ * Every `buddies` subcommand. Each lives in its own module under cli/ and is registered here,
+ * one line each, in the order `buddies --help` lists them.
+ */
+export async function loadCommands(): Promise<ReadonlyMap<string, Command>> {
+  const entries: Array<[string, () => Promise<Command>]> = [
+    // @commands-registry (add one line per command above this marker's end)
+  ];
+  const map = new Map<string, Command>();
+  for (const [name, load] of entries) map.set(name, await load());
+  return map;
+}
