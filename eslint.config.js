@@ -14,7 +14,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['cli/config.ts', 'cli/main.ts', 'scripts/**', 'bench/**', 'test/**', '**/*.test.ts', 'vitest.config.ts'],
+    // stack/ hands the environment through to the daemons it starts (it reads no setting from it)
+    files: ['cli/config.ts', 'cli/main.ts', 'stack/**', 'scripts/**', 'bench/**', 'test/**', '**/*.test.ts', 'vitest.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { formatStatus, stackDown, stackServices, stackStatus, stackUp, type ServiceName } from '../stack/index.js';
+import { UsageError, type Command } from './command.js';
+import { loadConfig } from './config.js';
+
+const HELP = `usage: buddies stack <up|down|status|logs|setup> [service...] [options]
+
+Runs the local stack: Apache Kafka ${'3.9'} (KRaft, single node), Apicurio Registry (Confluent API at
+/apis/ccompat/v7) and ClickHouse, with data, logs and pid files under .stack/ (BUDDIES_STACK_DIR).
+Services named by KAFKA_BROKERS, SCHEMA_REGISTRY_URL or CLICKHOUSE_URL are external: checked, never started.
+
+  up       install what is missing (apt, Maven Central), start what is not running, wait until each answers
+           (idempotent: a second run changes nothing)
+  down     stop what 'up' started
+  status   each service, its health (up, starting, down), pid and address; exit 1 unless all are up
+  logs     the last lines of each service's log      [-n LINES] [--follow]
+  setup    only install and download (no start)
+
+services: kafka, clickhouse, registry (default: all)
+`;
+
+const SERVICES: readonly ServiceName[] = ['kafka', 'clickhouse', 'registry'];
+
+function pickServices(names: string[]): ServiceName[] | undefined {
+  if (names.length === 0) return undefined;
+  for (const n of names) if (!SERVICES.includes(n as ServiceName)) throw new UsageError(`unknown service '${n}' (expected ${SERVICES.join(', ')})`);
+  return names as ServiceName[];
+}
+
+export const stackCommand: Command = {
+  summary: 'run the local Kafka, schema registry and ClickHouse (up, down, status, logs)',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { n: { type: 'string', short: 'n', default: '40' }, follow: { type: 'boolean', short: 'f', default: false } },
+    });
+    const [action, ...rest] = positionals;
+    const only = pickServices(rest);
+    const cfg = loadConfig();
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    switch (action) {
+      case 'up': {
+        const rows = await stackUp(cfg, log, only);
+        process.stdout.write(`${formatStatus(rows)}\n`);
+        return 0;
+      }
+      case 'down':
+        await stackDown(cfg, log, only);
+        return 0;
+      case 'status': {
+        const rows = await stackStatus(cfg, only);
+        process.stdout.write(`${formatStatus(rows)}\n`);
+        return rows.every((r) => r.health === 'up') ? 0 : 1;
+      }
+      case 'setup': {
+        const { setupStack } = await import('../stack/setup.js');
+        setupStack(cfg, log);
+        log('setup: everything the stack needs is installed');
+        return 0;
+      }
+      case 'logs': {
+        const lines = Number(values.n);
+        if (!Number.isInteger(lines) || lines < 0) throw new UsageError(`-n ${values.n} is not a line count`);
+        const files = stackServices(cfg).filter((s) => !only || only.includes(s.name)).filter((s) => !s.external).map((s) => s.logFile);
+        if (values.follow) {
+          const tail = spawn('tail', ['-n', String(lines), '-F', ...files], { stdio: 'inherit' });
+          return new Promise((resolve) => tail.on('exit', (code) => resolve(code ?? 0)));
+        }
+        for (const f of files) {
+          process.stdout.write(`==> ${f} <==\n`);
+          if (existsSync(f)) {
+            const all = readFileSync(f, 'utf8').split('\n');
+            process.stdout.write(`${all.slice(Math.max(0, all.length - lines - 1)).join('\n')}\n`);
+          } else process.stdout.write('(no log yet)\n');
+        }
+        return 0;
+      }
+      case undefined:
+        throw new UsageError('missing action: up, down, status, logs or setup');
+      default:
+        throw new UsageError(`unknown action '${action}'`);
+    }
+  },
+};
