@@ -7,6 +7,7 @@ import type { Command } from './command.js';
 export async function loadCommands(): Promise<ReadonlyMap<string, Command>> {
   const entries: Array<[string, () => Promise<Command>]> = [
     ['stack', async () => (await import('./stack.js')).stackCommand],
+    ['topics', async () => (await import('./topics.js')).topicsCommand],
     // @commands-registry (add one line per command above this marker's end)
   ];
   const map = new Map<string, Command>();

@@ -1,0 +1,41 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { TOPICS, TOPIC_KEYS, createAvroSerde, createKafka, createSchemaRegistry, ensureTopics, topicNames } from '../streams/index.js';
+import { UsageError, type Command } from './command.js';
+import { loadConfig } from './config.js';
+
+const HELP = `usage: buddies topics <ensure|list> [--prefix P]
+
+  ensure   create every topic of the topic map that is missing (partitions, cleanup policy, retention)
+           and register each value schema in the registry with BACKWARD compatibility; idempotent
+  list     the topic map: name, partitions, cleanup policy, retention, key, schema
+
+  --prefix P   topic name prefix (default: BUDDIES_TOPIC_PREFIX, empty)
+`;
+
+export const topicsCommand: Command = {
+  summary: 'create the Kafka topics and register the Avro schemas (idempotent)',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { prefix: { type: 'string' } } });
+    const cfg = loadConfig();
+    const names = topicNames(values.prefix ?? cfg.topicPrefix);
+    const [action] = positionals;
+    if (action === 'list') {
+      for (const k of TOPIC_KEYS) {
+        const t = TOPICS[k];
+        const retention = t.retentionMs === null ? '-' : `${Math.round(t.retentionMs / 86_400_000)}d`;
+        process.stdout.write(`${names.name(k).padEnd(40)} p=${String(t.partitions).padEnd(3)} ${t.cleanupPolicy.padEnd(8)} ${retention.padEnd(5)} key=${t.keyedBy.padEnd(11)} ${t.schemaFile ?? 'raw bytes'}\n`);
+      }
+      return 0;
+    }
+    if (action !== 'ensure') throw new UsageError(action ? `unknown action '${action}'` : 'missing action: ensure or list');
+    const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: cfg.clientId });
+    const res = await ensureTopics(kafka, names);
+    process.stdout.write(`topics: ${res.created.length} created, ${res.existing.length} already there\n`);
+    for (const t of res.created) process.stdout.write(`  created ${t}\n`);
+    const serde = await createAvroSerde({ registry: createSchemaRegistry(cfg.registry.url), topics: names, schemasDir: join(cfg.rootDir, 'schemas') });
+    for (const [k, id] of serde.schemaIds) process.stdout.write(`  schema ${names.subject(k)} id ${id}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,42 @@
+import type { Kafka } from 'kafkajs';
+import { TOPICS, TOPIC_KEYS, type TopicKey, type TopicNames } from './topics.js';
+
+export interface EnsureResult {
+  readonly created: readonly string[];
+  readonly existing: readonly string[];
+}
+
+function configEntries(key: TopicKey): Array<{ name: string; value: string }> {
+  const spec = TOPICS[key];
+  const entries: Array<{ name: string; value: string }> = [{ name: 'cleanup.policy', value: spec.cleanupPolicy }];
+  if (spec.retentionMs !== null) entries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
+  if (spec.cleanupPolicy === 'compact') entries.push({ name: 'min.compaction.lag.ms', value: '60000' });
+  return entries;
+}
+
+/** Creates the topics of the map that do not exist yet (idempotent). */
+export async function ensureTopics(kafka: Kafka, topics: TopicNames, keys: readonly TopicKey[] = TOPIC_KEYS): Promise<EnsureResult> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = keys.filter((k) => !existing.has(topics.name(k)));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((k) => ({
+          topic: topics.name(k),
+          numPartitions: TOPICS[k].partitions,
+          replicationFactor: 1,
+          configEntries: configEntries(k),
+        })),
+      });
+    }
+    return {
+      created: missing.map((k) => topics.name(k)),
+      existing: keys.filter((k) => existing.has(topics.name(k))).map((k) => topics.name(k)),
+    };
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import type { RawAvroSchema } from '@kafkajs/confluent-schema-registry/dist/@types.js';
+import avro from 'avsc';
+import { DecodeError, TransientError, ValidationError, errorMessage } from './errors.js';
+import { withRetry } from './retry.js';
+import { AVRO_TOPIC_KEYS, TOPICS, type AvroTopicKey, type TopicNames, type TopicValues } from './topics.js';
+
+/** Reads the Avro schema of a topic from schemas/. */
+export function readTopicSchema(schemasDir: string, key: AvroTopicKey): avro.Schema {
+  const file = TOPICS[key].schemaFile;
+  if (!file) throw new Error(`topic ${key} has no Avro schema`);
+  return JSON.parse(readFileSync(join(schemasDir, file), 'utf8')) as avro.Schema;
+}
+
+/** Encodes and decodes topic values in the Confluent wire format (magic byte, schema id, Avro body). */
+export interface AvroSerde {
+  readonly topics: TopicNames;
+  /** Registry ids of the schemas this process writes with. */
+  readonly schemaIds: ReadonlyMap<AvroTopicKey, number>;
+  /** Throws {@link ValidationError} when `value` does not match the topic's schema (naming the bad paths). */
+  encode<K extends AvroTopicKey>(key: K, value: TopicValues[K]): Promise<Buffer>;
+  /**
+   * Decodes with the writer's schema from the registry, resolved to this process's reader schema.
+   * Throws {@link DecodeError} (not retriable) or {@link TransientError} (registry unreachable).
+   */
+  decode<K extends AvroTopicKey>(key: K, bytes: Buffer): Promise<TopicValues[K]>;
+}
+
+export interface SerdeOptions {
+  readonly registry: SchemaRegistry;
+  readonly topics: TopicNames;
+  readonly schemasDir: string;
+  /** Which topics to register (default: all Avro topics). */
+  readonly keys?: readonly AvroTopicKey[];
+}
+
+function registryError(err: unknown, what: string): Error {
+  const status = err && typeof err === 'object' && 'status' in err ? Number((err as { status: unknown }).status) : undefined;
+  if (status === undefined || status >= 500 || status === 408 || status === 429) {
+    return new TransientError(`schema registry unavailable while ${what}: ${errorMessage(err)}`, {}, { cause: err });
+  }
+  return new DecodeError(`${what}: ${errorMessage(err)}`, {}, { cause: err });
+}
+
+export function createSchemaRegistry(url: string): SchemaRegistry {
+  return new SchemaRegistry({ host: url, retry: { retries: 3, initialRetryTimeInSecs: 0.2 } });
+}
+
+/**
+ * Registers each topic's schema under its value subject with BACKWARD compatibility (idempotent: the same
+ * schema gets the same id) and returns a serde bound to those ids.
+ */
+export async function createAvroSerde(opts: SerdeOptions): Promise<AvroSerde> {
+  const keys = opts.keys ?? AVRO_TOPIC_KEYS;
+  const readers = new Map<AvroTopicKey, { schema: avro.Schema; type: avro.Type }>();
+  const ids = new Map<AvroTopicKey, number>();
+  for (const key of keys) {
+    const schema = readTopicSchema(opts.schemasDir, key);
+    readers.set(key, { schema, type: avro.Type.forSchema(schema) });
+    const { id } = await withRetry(
+      () => opts.registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+        { subject: opts.topics.subject(key), compatibility: COMPATIBILITY.BACKWARD },
+      ).catch((err: unknown) => { throw registryError(err, `registering ${opts.topics.subject(key)}`); }),
+    );
+    ids.set(key, id);
+  }
+  const reader = (key: AvroTopicKey) => {
+    const r = readers.get(key);
+    if (!r) throw new Error(`serde was not created for topic ${key}`);
+    return r;
+  };
+  return {
+    topics: opts.topics,
+    schemaIds: ids,
+    async encode(key, value) {
+      const { type } = reader(key);
+      const bad: string[] = [];
+      if (!type.isValid(value, { errorHook: (path) => bad.push(path.join('.') || '(record)') })) {
+        throw new ValidationError(`not a valid ${type.name ?? key}: bad field(s) ${bad.join(', ')}`, { topic: opts.topics.name(key) });
+      }
+      return opts.registry.encode(ids.get(key) as number, value);
+    },
+    async decode(key, bytes) {
+      const { schema, type } = reader(key);
+      if (bytes.length < 5 || bytes[0] !== 0) {
+        throw new DecodeError(`not in Confluent wire format (magic byte ${bytes[0] ?? 'missing'}, ${bytes.length} bytes)`);
+      }
+      let value: unknown;
+      try {
+        value = await opts.registry.decode(bytes, { [SchemaType.AVRO]: { readerSchema: schema as RawAvroSchema } });
+      } catch (err) {
+        if (err instanceof TransientError) throw err;
+        const status = err && typeof err === 'object' && 'status' in err;
+        if (status) throw registryError(err, `fetching writer schema ${bytes.readInt32BE(1)}`);
+        if (err instanceof Error && /ECONNREFUSED|ETIMEDOUT|ECONNRESET|fetch failed|socket hang up/i.test(err.message)) {
+          throw new TransientError(`schema registry unavailable: ${err.message}`, {}, { cause: err });
+        }
+        throw new DecodeError(`undecodable Avro for ${type.name ?? key} (schema id ${bytes.readInt32BE(1)}): ${errorMessage(err)}`, {}, { cause: err });
+      }
+      if (!type.isValid(value)) throw new ValidationError(`decoded value is not a valid ${type.name ?? key}`);
+      return value as TopicValues[typeof key];
+    },
+  };
+}
