@@ -14,12 +14,18 @@ export interface HnswIndexOptions {
   readonly seed?: number;
 }
 
+/** The HNSW index also lets its query-time ef be tuned (recall against speed). */
+export interface HnswIndex extends PairingIndex {
+  readonly kind: 'hnsw';
+  setEf(ef: number): void;
+}
+
 /** Approximate cosine KNN over hnswlib-node, with insert, in-place update and delete (slots of deleted users are reused). */
-export function createHnswIndex(options: HnswIndexOptions): PairingIndex {
+export function createHnswIndex(options: HnswIndexOptions): HnswIndex {
   const { dims } = options;
   const m = options.m ?? 16;
   const efConstruction = options.efConstruction ?? 200;
-  const ef = options.ef ?? 64;
+  let ef = options.ef ?? 64;
   let capacity = options.capacity ?? 1024;
   if (!Number.isInteger(dims) || dims < 1) throw new RangeError(`dims must be a positive integer, got ${dims}`);
   for (const [name, v] of [['m', m], ['efConstruction', efConstruction], ['ef', ef], ['capacity', capacity]] as const) {
@@ -47,6 +53,10 @@ export function createHnswIndex(options: HnswIndexOptions): PairingIndex {
   return {
     kind: 'hnsw',
     dims,
+    setEf(value) {
+      if (!Number.isInteger(value) || value < 1) throw new RangeError(`ef must be a positive integer, got ${value}`);
+      ef = value;
+    },
     get size() {
       return labelOf.size;
     },
