@@ -3,3 +3,5 @@ export type { Interaction, LoadReport, MpdPlaylist, MpdTrack, Rejected } from '.
 export { checkPlaylist, compareSliceNames, listMpdSlices, MPD_SLICE_NAME, readMpdDir, readMpdSlice } from './mpd.js';
 export { INTERACTION_FORMATS, parseInteractionLine, readInteractions } from './interactions.js';
 export type { InteractionFormat } from './interactions.js';
+export { datasetStats, findDatasets } from './check.js';
+export type { Dataset, DatasetKind, DatasetStats, Found, InteractionStats, MpdStats, ProgressFn } from './check.js';
