@@ -29,7 +29,7 @@ export function createIdempotentProducer(kafka: Kafka, transactionalId?: string)
     maxInFlightRequests: 1,
     transactionalId,
     createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { retries: 10, initialRetryTime: 100 },
+    // retries left at kafkajs' idempotent default (unbounded): limiting them would break exactly-once
   });
 }
 

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { loadConfig, type BuddiesConfig } from '../../cli/config.js';
+import {
+  createAvroSerde, createKafka, createSchemaRegistry, ensureTopics, topicNames, type AvroSerde, type AvroTopicKey, type TopicKey, type TopicNames,
+} from '../../streams/index.js';
+
+/** Everything an integration test needs, on a fresh random topic prefix of its own. */
+export interface TestBed {
+  readonly cfg: BuddiesConfig;
+  readonly kafka: Kafka;
+  readonly registry: SchemaRegistry;
+  readonly topics: TopicNames;
+  readonly serde: AvroSerde;
+  readonly schemasDir: string;
+  /** A fresh id for consumer groups and transactional ids. */
+  unique(label: string): string;
+}
+
+export function randomId(): string {
+  return randomBytes(5).toString('hex');
+}
+
+/** Creates this test's topics (fresh prefix) and registers their schemas in the real registry. */
+export async function createTestBed(keys: readonly TopicKey[]): Promise<TestBed> {
+  const cfg = loadConfig();
+  const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: `test-${randomId()}` });
+  const registry = createSchemaRegistry(cfg.registry.url);
+  const topics = topicNames(`test-${randomId()}.`);
+  await ensureTopics(kafka, topics, keys);
+  const schemasDir = join(cfg.rootDir, 'schemas');
+  const avroKeys = keys.filter((k): k is AvroTopicKey => k !== 'deadLetters');
+  const serde = await createAvroSerde({ registry, topics, schemasDir, keys: avroKeys });
+  return { cfg, kafka, registry, topics, serde, schemasDir, unique: (label) => `${topics.prefix}${label}-${randomId()}` };
+}

@@ -1,0 +1,64 @@
+import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stackDown, stackUp } from '../../stack/index.js';
+import { createSchemaRegistry, readTopicSchema } from '../../streams/index.js';
+import { createTestBed, randomId, type TestBed } from '../helpers/services.js';
+
+type Field = { name: string; type: unknown; default?: unknown };
+type RecordSchema = { type: 'record'; name: string; namespace?: string; fields: Field[] };
+
+describe('the real schema registry (Apicurio, Confluent API)', () => {
+  let bed: TestBed;
+  beforeAll(async () => { bed = await createTestBed([]); });
+
+  const register = (subject: string, schema: RecordSchema) =>
+    bed.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: COMPATIBILITY.BACKWARD });
+
+  async function compatible(subject: string, schema: RecordSchema): Promise<boolean> {
+    const res = await fetch(`${bed.cfg.registry.url}/compatibility/subjects/${subject}/versions/latest`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ schema: JSON.stringify(schema) }),
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { is_compatible: boolean }).is_compatible;
+  }
+
+  it('accepts a BACKWARD-compatible change (new field with a default) and rejects an incompatible one', async () => {
+    const subject = `compat-${randomId()}-value`;
+    const v1 = readTopicSchema(bed.schemasDir, 'listens') as RecordSchema;
+    const { id: id1 } = await register(subject, v1);
+
+    const withDefault: RecordSchema = { ...v1, fields: [...v1.fields, { name: 'device', type: ['null', 'string'], default: null }] };
+    expect(await compatible(subject, withDefault)).toBe(true);
+    const { id: id2 } = await register(subject, withDefault);
+    expect(id2).not.toBe(id1);
+
+    const withoutDefault: RecordSchema = { ...withDefault, fields: [...withDefault.fields, { name: 'country', type: 'string' }] };
+    expect(await compatible(subject, withoutDefault)).toBe(false);
+    await expect(register(subject, withoutDefault)).rejects.toMatchObject({ status: 409 });
+
+    const config = await (await fetch(`${bed.cfg.registry.url}/config/${subject}`)).json();
+    expect(config).toEqual({ compatibilityLevel: 'BACKWARD' });
+  });
+
+  it('still resolves schemas registered before a registry restart', async () => {
+    if (bed.cfg.registry.external) throw new Error('this test restarts the local registry: unset SCHEMA_REGISTRY_URL');
+    const subject = `restart-${randomId()}-value`;
+    const schema = readTopicSchema(bed.schemasDir, 'feedback') as RecordSchema;
+    const { id } = await register(subject, schema);
+    const value = { eventId: 'e', userId: 'u', kind: 'SKIP', trackId: 't', playlistId: null, recommendationId: null, position: null, eventTime: 1 };
+    const bytes = await bed.registry.encode(id, value);
+
+    const log = () => {};
+    await stackDown(bed.cfg, log, ['registry']);
+    const after = await fetch(`${bed.cfg.registry.url}/subjects`).then(() => 'answered', () => 'down');
+    expect(after).toBe('down');
+    await stackUp(bed.cfg, log, ['registry']);
+
+    const fresh = createSchemaRegistry(bed.cfg.registry.url); // no cache: asks the restarted registry
+    expect(await fresh.decode(bytes)).toEqual(value);
+    const subjects = (await (await fetch(`${bed.cfg.registry.url}/subjects`)).json()) as string[];
+    expect(subjects).toContain(subject);
+  });
+});
