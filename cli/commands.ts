@@ -9,6 +9,7 @@ export async function loadCommands(): Promise<ReadonlyMap<string, Command>> {
     ['stack', async () => (await import('./stack.js')).stackCommand],
     ['topics', async () => (await import('./topics.js')).topicsCommand],
     ['data', async () => (await import('./data-check.js')).dataCommand],
+    ['warehouse', async () => (await import('./warehouse.js')).warehouseCommand],
     // @commands-registry (add one line per command above this marker's end)
   ];
   const map = new Map<string, Command>();

@@ -1,0 +1,23 @@
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+
+export interface WarehouseOptions {
+  readonly url: string;
+  readonly database: string;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+/**
+ * A ClickHouse HTTP client bound to the project's database. Sends no per-query settings, so it works
+ * with Debian's 18.16 server as with current ones.
+ */
+export function createWarehouseClient(opts: WarehouseOptions, database: string | undefined = opts.database): ClickHouseClient {
+  return createClient({
+    url: opts.url,
+    username: opts.username ?? 'default',
+    password: opts.password ?? '',
+    database,
+    request_timeout: 60_000,
+    compression: { request: false, response: false },
+  });
+}

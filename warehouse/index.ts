@@ -1,0 +1,6 @@
+export { createWarehouseClient } from './client.js';
+export type { WarehouseOptions } from './client.js';
+export { migrateWarehouse } from './migrate.js';
+export type { MigrateResult } from './migrate.js';
+export { MIGRATIONS } from './migrations.js';
+export type { Migration } from './migrations.js';
