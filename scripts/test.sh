@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The test command (README): from a fresh clone it installs what is missing (npm ci; JDK, Maven and
+# clickhouse-server through apt; Kafka and Apicurio Registry from Maven Central), starts the local stack,
+# then runs lint, the type check, and the unit and integration tests against the real services.
+# The stack is left running for the next run (`npm run stack:down` stops it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
+
+step "install node packages"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+else
+  npm run --silent build
+fi
+
+step "local stack"
+node bin/buddies.js stack up
+node bin/buddies.js topics ensure >/dev/null
+node bin/buddies.js warehouse migrate
+
+step "lint"
+npx eslint .
+
+step "type check"
+npx tsc -p tsconfig.json --noEmit
+
+step "tests"
+report=$(mktemp -t buddies-vitest-XXXXXX.json)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`\nvitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}`);
+' "$report" || true
+rm -f "$report"
+step "done"
+exit "$status"
