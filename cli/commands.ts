@@ -10,6 +10,7 @@ export async function loadCommands(): Promise<ReadonlyMap<string, Command>> {
     ['topics', async () => (await import('./topics.js')).topicsCommand],
     ['data', async () => (await import('./data-check.js')).dataCommand],
     ['warehouse', async () => (await import('./warehouse.js')).warehouseCommand],
+    ['offline', async () => (await import('./offline.js')).offlineCommand],
     // @commands-registry (add one line per command above this marker's end)
   ];
   const map = new Map<string, Command>();
