@@ -11,6 +11,7 @@ export async function loadCommands(): Promise<ReadonlyMap<string, Command>> {
     ['data', async () => (await import('./data-check.js')).dataCommand],
     ['warehouse', async () => (await import('./warehouse.js')).warehouseCommand],
     ['offline', async () => (await import('./offline.js')).offlineCommand],
+    ['process', async () => (await import('./process.js')).processCommand],
     // @commands-registry (add one line per command above this marker's end)
   ];
   const map = new Map<string, Command>();

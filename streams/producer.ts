@@ -29,7 +29,8 @@ export function createIdempotentProducer(kafka: Kafka, transactionalId?: string)
     maxInFlightRequests: 1,
     transactionalId,
     createPartitioner: Partitioners.DefaultPartitioner,
-    // retries left at kafkajs' idempotent default (unbounded): limiting them would break exactly-once
+    // unbounded retries, as kafkajs advises for idempotence: a limit could break exactly-once
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
   });
 }
 

@@ -31,6 +31,11 @@ export interface ProcessorContext {
 export interface Processor<K extends AvroTopicKey> {
   init?(): Promise<void> | void;
   process(record: InRecord<K>, ctx: ProcessorContext): Promise<void> | void;
+  /**
+   * Called at the end of each batch, before its offsets commit: write buffered side effects here (e.g. a
+   * ClickHouse insert). A throw aborts the batch, which is then redone (at-least-once for side effects).
+   */
+  flush?(): Promise<void> | void;
   /** Null-valued records (deletes on compacted topics); skipped when absent. */
   tombstone?(key: string | null, ctx: ProcessorContext): Promise<void> | void;
   close?(): Promise<void> | void;
@@ -172,6 +177,7 @@ export function createStreamRunner<K extends AvroTopicKey>(opts: RunnerOptions<K
       }
     }
     await flush();
+    if (last !== undefined) await withRetry(async () => { await opts.processor.flush?.(); }, opts.retry);
     return last;
   }
 
