@@ -11,6 +11,8 @@ interface Subcommand {
 }
 
 const SUBCOMMANDS: ReadonlyArray<readonly [string, Subcommand]> = [
+  ['recommend-playlists', { usage: '--playlists DIR --queries FILE --k K --out FILE', load: async () => (await import('./offline-recommend-playlists.js')).offlineRecommendPlaylistsCommand }],
+  ['neighbors', { usage: '--interactions FILE --format lastfm|triplets --k K --out FILE', load: async () => (await import('./offline-neighbors.js')).offlineNeighborsCommand }],
   // @offline-subcommands (add one line per subcommand above this marker)
 ];
 

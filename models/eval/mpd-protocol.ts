@@ -1,0 +1,124 @@
+import { createRng, sampleIndices } from '../embeddings/index.js';
+import type { PipelineQuery, WorldPlaylist } from '../pipeline/index.js';
+
+/**
+ * Protocol (a) on MPD playlists: query playlists with at least `minTracks` unique tracks (a seeded
+ * sample); the first half of each one's unique tracks (in playlist order) is the known history and the
+ * second half is hidden. All query playlists are left out of the corpus that models learn from and
+ * recommend from, so nothing of a hidden half leaks into embeddings, tastes or IDF.
+ */
+export interface MpdSplit {
+  readonly corpus: readonly WorldPlaylist[];
+  readonly queries: readonly MpdQuery[];
+}
+
+export interface MpdQuery extends PipelineQuery {
+  readonly playlist: string;
+  readonly hidden: ReadonlySet<string>;
+}
+
+export interface MpdSplitOptions {
+  readonly queries: number;
+  readonly minTracks: number;
+  readonly seed: number;
+}
+
+export function splitMpd(playlists: readonly WorldPlaylist[], opts: MpdSplitOptions): MpdSplit {
+  const eligible = playlists.filter((p) => new Set(p.tracks).size >= opts.minTracks);
+  const picked = sampleIndices(eligible.length, opts.queries, createRng(opts.seed)).map((i) => eligible[i]!);
+  const pickedIds = new Set(picked.map((p) => p.id));
+  const queries = picked.map((p) => {
+    const uniq = [...new Set(p.tracks)];
+    const half = Math.floor(uniq.length / 2);
+    return { user: `query:${p.id}`, playlist: p.id, tracks: uniq.slice(0, half), hidden: new Set(uniq.slice(half)), exclude: [p.id] };
+  });
+  return { corpus: playlists.filter((p) => !pickedIds.has(p.id)), queries };
+}
+
+export interface MpdMetrics {
+  /** Mean over queries of the mean, over the k slots, of the share of each playlist's tracks that are hidden tracks. */
+  readonly hiddenShare: number;
+  /** Mean share of the k slots holding a playlist that contains at least one hidden track. */
+  readonly hitRate: number;
+  /** Mean share of the hidden set covered by the union of the k playlists. */
+  readonly coverage: number;
+  readonly queries: number;
+}
+
+/** Scores ranked playlist ids per query (an empty slot counts as zero). */
+export function scoreMpd(recs: readonly (readonly string[])[], queries: readonly MpdQuery[], tracksOf: (id: string) => readonly string[] | undefined, k: number): MpdMetrics {
+  let share = 0;
+  let hit = 0;
+  let cover = 0;
+  queries.forEach((q, i) => {
+    const list = (recs[i] ?? []).slice(0, k);
+    const covered = new Set<string>();
+    let s = 0;
+    let h = 0;
+    for (const pid of list) {
+      if (q.exclude.includes(pid)) throw new Error(`recommended excluded playlist ${pid} to ${q.user}`);
+      const tracks = [...new Set(tracksOf(pid) ?? [])];
+      const inHidden = tracks.filter((t) => q.hidden.has(t));
+      if (tracks.length > 0) s += inHidden.length / tracks.length;
+      if (inHidden.length > 0) h++;
+      for (const t of inHidden) covered.add(t);
+    }
+    share += s / k;
+    hit += h / k;
+    cover += covered.size / q.hidden.size;
+  });
+  const n = Math.max(1, queries.length);
+  return { hiddenShare: share / n, hitRate: hit / n, coverage: cover / n, queries: queries.length };
+}
+
+/** A method under evaluation: ranked playlist ids for each query. */
+export type MpdMethod = (queries: readonly MpdQuery[], k: number) => Promise<string[][]>;
+
+/** IDF-weighted track overlap: cosine between the binary TF-IDF vectors of the query's tracks and each playlist's. */
+export function idfOverlapBaseline(corpus: readonly WorldPlaylist[]): MpdMethod {
+  const n = corpus.length;
+  const byTrack = new Map<string, number[]>();
+  const sets = corpus.map((p) => [...new Set(p.tracks)]);
+  sets.forEach((tracks, i) => {
+    for (const t of tracks) {
+      const l = byTrack.get(t);
+      if (l) l.push(i);
+      else byTrack.set(t, [i]);
+    }
+  });
+  const idf = (t: string) => {
+    const df = byTrack.get(t)?.length ?? 0;
+    return df === 0 ? 0 : Math.log(n / df);
+  };
+  const norms = sets.map((tracks) => Math.sqrt(tracks.reduce((s, t) => s + idf(t) ** 2, 0)));
+  return async (queries, k) =>
+    queries.map((q) => {
+      const uniq = [...new Set(q.tracks)];
+      const qn = Math.sqrt(uniq.reduce((s, t) => s + idf(t) ** 2, 0));
+      const acc = new Map<number, number>();
+      for (const t of uniq) {
+        const w = idf(t) ** 2;
+        for (const i of byTrack.get(t) ?? []) acc.set(i, (acc.get(i) ?? 0) + w);
+      }
+      const exclude = new Set(q.exclude);
+      return [...acc]
+        .filter(([i]) => !exclude.has(corpus[i]!.id))
+        .map(([i, dot]) => ({ id: corpus[i]!.id, s: qn > 0 && norms[i]! > 0 ? dot / (qn * norms[i]!) : 0 }))
+        .sort((a, b) => b.s - a.s || (a.id < b.id ? -1 : 1))
+        .slice(0, k)
+        .map((x) => x.id);
+    });
+}
+
+/** Most-followed playlists. */
+export function popularityBaseline(corpus: readonly WorldPlaylist[]): MpdMethod {
+  const ranked = [...corpus].sort((a, b) => b.followers - a.followers || (a.id < b.id ? -1 : 1)).map((p) => p.id);
+  return async (queries, k) => queries.map((q) => ranked.filter((id) => !q.exclude.includes(id)).slice(0, k));
+}
+
+/** Uniformly random playlists (seeded). */
+export function randomBaseline(corpus: readonly WorldPlaylist[], seed: number): MpdMethod {
+  const rng = createRng(seed);
+  return async (queries, k) =>
+    queries.map((q) => sampleIndices(corpus.length, k + q.exclude.length, rng).map((i) => corpus[i]!.id).filter((id) => !q.exclude.includes(id)).slice(0, k));
+}

@@ -1,0 +1,142 @@
+import { createEmbeddingTrainer, vectorOf, type EmbeddingTrainerOptions, type ItemEmbeddings } from '../embeddings/index.js';
+import { createExactIndex, createHnswIndex, type PairingIndex } from '../pairing/index.js';
+import { createMemoryCatalog, createRanker, playlistCentroid, type PlaylistCatalog, type Ranker, type RankerOptions, type Recommendation } from '../ranking/index.js';
+import { meanTaste } from '../taste/index.js';
+
+/** A playlist of the offline world: made by `owner`, who likes its tracks. */
+export interface WorldPlaylist {
+  readonly id: string;
+  readonly owner: string;
+  readonly tracks: readonly string[];
+  readonly followers: number;
+}
+
+/** A user to recommend to: their listening history and playlists never to recommend. */
+export interface PipelineQuery {
+  readonly user: string;
+  readonly tracks: readonly string[];
+  readonly exclude: readonly string[];
+}
+
+export interface PipelineOptions {
+  readonly embeddings?: EmbeddingTrainerOptions;
+  /** Buddies per user: K of the taste KNN (default 200). */
+  readonly buddies?: number;
+  /** Pairing index: exact (default) or hnsw. */
+  readonly index?: 'exact' | 'hnsw';
+  /** Worker threads for exact batch KNN (default: available parallelism). */
+  readonly threads?: number;
+  readonly ranking?: RankerOptions;
+  /** Tracks with an embedding needed before a user is personalised (default 1). */
+  readonly minSignal?: number;
+  readonly log?: (msg: string) => void;
+}
+
+/** The offline world built once: embeddings, owners' tastes in a pairing index, a catalogue. */
+export interface PlaylistWorld {
+  readonly embeddings: ItemEmbeddings;
+  readonly catalog: PlaylistCatalog;
+  readonly index: PairingIndex;
+  readonly ranker: Ranker;
+  readonly options: Required<Omit<PipelineOptions, 'embeddings' | 'ranking' | 'log'>>;
+  /**
+   * Recommends k playlists to each query user (same order as the queries). `overrides` swaps the
+   * ranker or the number of buddies for this call (ablations and tuning over one built world).
+   */
+  recommend(queries: readonly PipelineQuery[], k: number, overrides?: { readonly ranker?: Ranker; readonly buddies?: number }): Promise<Recommendation[][]>;
+  close(): Promise<void>;
+}
+
+/**
+ * The recommendation pipeline of the live system, run offline: track embeddings from the playlists,
+ * each owner's taste (weighted mean of the tracks they like) in a pairing index, then per query user:
+ * taste → buddies (KNN) → candidates (the buddies' playlists) → ranking.
+ */
+export async function buildPlaylistWorld(playlists: readonly WorldPlaylist[], options: PipelineOptions = {}): Promise<PlaylistWorld> {
+  const log = options.log ?? (() => {});
+  const buddies = options.buddies ?? 200;
+  const indexKind = options.index ?? 'exact';
+  const threads = options.threads ?? 2;
+  const minSignal = options.minSignal ?? 1;
+  if (!Number.isInteger(buddies) || buddies < 1) throw new RangeError(`buddies must be a positive integer, got ${buddies}`);
+  if (indexKind !== 'exact' && indexKind !== 'hnsw') throw new RangeError(`index must be exact or hnsw, got ${String(indexKind)}`);
+  if (!Number.isInteger(minSignal) || minSignal < 0) throw new RangeError('minSignal must be an integer >= 0');
+  const ranker = createRanker(options.ranking);
+  const trainer = createEmbeddingTrainer({ log, ...options.embeddings });
+
+  const embeddings = trainer.train(playlists.map((p) => p.tracks));
+  const dims = embeddings.dims;
+  const vec = (t: string) => vectorOf(embeddings, t);
+  const catalog = createMemoryCatalog(
+    playlists.map((p) => ({
+      id: p.id,
+      owner: p.owner,
+      tracks: [...new Set(p.tracks)],
+      followers: p.followers,
+      engagement: 0,
+      organic: true,
+      centroid: playlistCentroid([...new Set(p.tracks)], vec, dims),
+    })),
+  );
+  const index = indexKind === 'exact' ? createExactIndex({ dims, threads, capacity: playlists.length + 1 }) : createHnswIndex({ dims, capacity: playlists.length + 1 });
+  // Each owner likes the tracks of the playlists they made: their taste is the mean of those tracks.
+  const ownerTracks = new Map<string, string[]>();
+  for (const p of playlists) {
+    const l = ownerTracks.get(p.owner);
+    if (l) l.push(...p.tracks);
+    else ownerTracks.set(p.owner, [...p.tracks]);
+  }
+  let skipped = 0;
+  for (const [owner, tracks] of ownerTracks) {
+    const taste = meanTaste([...new Set(tracks)].map(vec), dims);
+    if (taste) index.upsert(owner, taste);
+    else skipped++;
+  }
+  log(`pairing: ${index.size} users in the ${indexKind} index (${skipped} without any embedded track)`);
+
+  return {
+    embeddings,
+    catalog,
+    index,
+    ranker,
+    options: { buddies, index: indexKind, threads, minSignal },
+    async recommend(queries, k, overrides) {
+      const nBuddies = overrides?.buddies ?? buddies;
+      const rk = overrides?.ranker ?? ranker;
+      const tastes = queries.map((q) => {
+        const vs = [...new Set(q.tracks)].map(vec);
+        return { taste: meanTaste(vs, dims), signal: vs.filter(Boolean).length };
+      });
+      const withTaste = tastes.flatMap((t, i) => (t.taste ? [i] : []));
+      const qs = new Float32Array(withTaste.length * dims);
+      withTaste.forEach((qi, row) => qs.set(tastes[qi]!.taste!, row * dims));
+      const knn = await index.queryMany(qs, nBuddies, withTaste.map((qi) => queries[qi]!.user));
+      const buddiesOf = new Map(withTaste.map((qi, row) => [qi, knn[row]!]));
+      return queries.map((q, i) => {
+        const heard = new Set(q.tracks);
+        return rk.rank({
+          user: {
+            id: q.user,
+            taste: tastes[i]!.taste,
+            hasSignal: tastes[i]!.signal >= minSignal,
+            heard: (t) => heard.has(t),
+            excluded: new Set(q.exclude),
+          },
+          buddies: buddiesOf.get(i) ?? [],
+          catalog,
+          k,
+        });
+      });
+    },
+    close: () => index.close(),
+  };
+}
+
+/** An MPD playlist as a world playlist: its own owner, who likes its tracks. */
+export function worldPlaylistFromMpd(p: {
+  readonly pid: number;
+  readonly tracks: readonly { readonly track_uri: string }[];
+  readonly num_followers: number;
+}): WorldPlaylist {
+  return { id: String(p.pid), owner: `mpd-owner:${p.pid}`, tracks: p.tracks.map((t) => t.track_uri), followers: p.num_followers };
+}
