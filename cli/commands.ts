@@ -12,6 +12,8 @@ export async function loadCommands(): Promise<ReadonlyMap<string, Command>> {
     ['warehouse', async () => (await import('./warehouse.js')).warehouseCommand],
     ['offline', async () => (await import('./offline.js')).offlineCommand],
     ['process', async () => (await import('./process.js')).processCommand],
+    ['import', async () => (await import('./import.js')).importCommand],
+    ['generate', async () => (await import('./generate.js')).generateCommand],
     // @commands-registry (add one line per command above this marker's end)
   ];
   const map = new Map<string, Command>();
