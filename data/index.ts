@@ -5,3 +5,9 @@ export { INTERACTION_FORMATS, parseInteractionLine, readInteractions } from './i
 export type { InteractionFormat } from './interactions.js';
 export { datasetStats, findDatasets } from './check.js';
 export type { Dataset, DatasetKind, DatasetStats, Found, InteractionStats, MpdStats, ProgressFn } from './check.js';
+export { createAliasTable, createRng, hash32, sampleCdf, unit, zipfCdf } from './random.js';
+export type { AliasTable, Rng } from './random.js';
+export { createWorldModel, playlistName, resolveWorldOptions, WorldOptionsError } from './world.js';
+export type { TrackMeta, UserTaste, WorldConfig, WorldModel, WorldOptions } from './world.js';
+export { generateWorld, userPlays } from './generate.js';
+export type { GenerateOptions, GeneratePhase, GenerateProgress, GenerateSummary } from './generate.js';

@@ -1,0 +1,120 @@
+import { parseArgs } from 'node:util';
+import { generateWorld, WorldOptionsError, type GenerateProgress, type WorldOptions } from '../data/index.js';
+import { UsageError, type Command } from './command.js';
+
+const HELP = `usage: buddies generate --users N --playlists N --seed S --out DIR [options]
+
+Writes a synthetic world in the formats of the real datasets, streaming with bounded memory:
+  DIR/mpd.slice.A-B.json       Million Playlist Dataset slices, full track schema, 1000 playlists each
+  DIR/triplets.tsv             Taste Profile triplets: user<TAB>track_uri<TAB>play_count
+  DIR/owners.tsv               pid<TAB>user            DIR/follows.tsv   user<TAB>pid
+  DIR/truth/users.jsonl        each user's hidden taste communities and weights, and activity
+  DIR/truth/communities.jsonl  DIR/truth/playlists.tsv  DIR/truth/tracks.tsv
+  DIR/world.json               options, counts and file sizes
+The same options and seed give byte-identical files. Formats and knobs: docs/data.md.
+
+required:
+  --users N              users (owners, followers, listeners)
+  --playlists N          playlists (the MPD has 1,000,000)
+  --seed S               integer 0..4294967295
+  --out DIR              output folder (created; files of the same names are overwritten)
+
+world knobs (defaults in docs/data.md):
+  --communities N        taste communities           --tracks N          catalogue size
+  --artists N            artists                     --track-zipf X      popularity skew within a community
+  --community-zipf X     skew of community sizes     --max-communities N communities per user, at most
+  --mean-length N        mean playlist length        --mix P             chance a playlist mixes 2 communities
+  --noise P              share of off-taste entries  --follower-alpha X  Pareto tail of followers
+  --plays-per-user N     mean triplet rows per user  --slice-size N      playlists per slice file
+
+output:
+  --gzip                 write .json.gz slices and triplets.tsv.gz
+  --quiet                no progress on stderr
+`;
+
+const NUMERIC: ReadonlyArray<[flag: string, key: keyof WorldOptions]> = [
+  ['users', 'users'],
+  ['playlists', 'playlists'],
+  ['seed', 'seed'],
+  ['communities', 'communities'],
+  ['tracks', 'tracks'],
+  ['artists', 'artists'],
+  ['track-zipf', 'trackZipf'],
+  ['community-zipf', 'communityZipf'],
+  ['max-communities', 'maxCommunitiesPerUser'],
+  ['mean-length', 'meanPlaylistLength'],
+  ['mix', 'mixProbability'],
+  ['noise', 'noise'],
+  ['follower-alpha', 'followerAlpha'],
+  ['plays-per-user', 'playsPerUser'],
+  ['slice-size', 'sliceSize'],
+];
+
+function progressPrinter(): (p: GenerateProgress) => void {
+  const started = Date.now();
+  let phaseStart = started;
+  let phase = '';
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (p.phase !== phase) {
+      phase = p.phase;
+      phaseStart = now;
+    }
+    if (now - last < 1000 && p.done !== p.total) return;
+    last = now;
+    const secs = (now - phaseStart) / 1000;
+    const rate = p.done / Math.max(secs, 1e-3);
+    const eta = rate > 0 ? Math.round((p.total - p.done) / rate) : 0;
+    const rows = p.rows > 0 ? `, ${p.rows.toLocaleString('en-US')} rows` : '';
+    process.stderr.write(`${p.phase}: ${p.done.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')}${rows}, ${Math.round(rate).toLocaleString('en-US')}/s, ETA ${eta}s, elapsed ${Math.round((now - started) / 1000)}s\n`);
+  };
+}
+
+export const generateCommand: Command = {
+  summary: 'write a synthetic world: MPD slices, Taste Profile triplets, follows and planted taste truth',
+  help: HELP,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        ...Object.fromEntries(NUMERIC.map(([flag]) => [flag, { type: 'string' as const }])),
+        out: { type: 'string' },
+        gzip: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+      },
+    });
+    const v = values as Record<string, string | boolean | undefined>;
+    for (const req of ['users', 'playlists', 'seed', 'out']) if (v[req] === undefined) throw new UsageError(`--${req} is required`);
+    const opts: Record<string, number> = {};
+    for (const [flag, key] of NUMERIC) {
+      const raw = v[flag];
+      if (typeof raw !== 'string') continue;
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} ${raw} is not a number`);
+      opts[key] = n;
+    }
+    const started = Date.now();
+    try {
+      const summary = await generateWorld({
+        ...(opts as unknown as WorldOptions),
+        out: v.out as string,
+        gzip: v.gzip === true,
+        ...(v.quiet === true ? {} : { onProgress: progressPrinter() }),
+      });
+      const c = summary.counts;
+      const secs = (Date.now() - started) / 1000;
+      process.stdout.write(
+        `wrote ${v.out as string}: ${c.users.toLocaleString('en-US')} users, ${c.playlists.toLocaleString('en-US')} playlists in ${c.slices} slices, ` +
+          `${c.entries.toLocaleString('en-US')} entries (${c.uniqueTracks.toLocaleString('en-US')} unique tracks), ${c.follows.toLocaleString('en-US')} follows, ` +
+          `${c.triplets.toLocaleString('en-US')} triplets; ${(summary.bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(1)} s\n`,
+      );
+      return 0;
+    } catch (err) {
+      if (err instanceof WorldOptionsError) throw new UsageError(err.message);
+      throw err;
+    }
+  },
+};
