@@ -1,45 +1,100 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createWarehouseSink, type SinkTopic } from '../processors/index.js';
+import { buildPlaylistWorld } from '../models/pipeline/index.js';
+import { createLiveRecommender, createWarehouseSink, foldPlaylists, worldPlaylists, type RecommendStrategy, type SinkTopic } from '../processors/index.js';
 import {
-  createAvroSerde, createKafka, createSchemaRegistry, createStreamRunner, stopOnSignals, topicNames, type StreamRunner,
+  createAvroSerde, createKafka, createSchemaRegistry, createStreamRunner, readTopicSnapshot, stopOnSignals, topicNames,
+  type PlaylistEvent, type Stoppable, type StreamRunner,
 } from '../streams/index.js';
 import { createWarehouseClient } from '../warehouse/index.js';
 import { UsageError, type Command } from './command.js';
 import { loadConfig } from './config.js';
 
-const HELP = `usage: buddies process <warehouse> [--group-prefix P]
+const HELP = `usage: buddies process <warehouse|recommender> [options]
 
 Runs stream processors until SIGTERM or Ctrl-C (each finishes its batch, commits and leaves its group).
 
-  warehouse   listens, feedback, playlists and recommendations into ClickHouse (at-least-once;
-              the ReplacingMergeTree tables fold replays away)
+  warehouse     listens, feedback, playlists and recommendations into ClickHouse (at-least-once;
+                the ReplacingMergeTree tables fold replays away)
+  recommender   the live recommender: reads the playlists topic (the playlist table), builds track
+                embeddings and the owners' tastes, then for each user's listens and feedback emits
+                recommendation lists (exactly-once, to the recommendations topic)
 
-  --group-prefix P   consumer group prefix (default: buddies)
+options:
+  --group-prefix P     consumer group prefix (default: buddies)
+  --strategy S         recommender: buddies (default), popular or random (baselines for online metrics)
+  --k K                recommender: playlists per list (default 10)
+  --refresh-every N    recommender: listens between two lists for a user (default 5)
+  --dims D             recommender: track embedding size (default 32)
 `;
 
 const SINK_TOPICS: readonly SinkTopic[] = ['listens', 'feedback', 'playlists', 'recommendations'];
+const STRATEGIES: readonly RecommendStrategy[] = ['buddies', 'popular', 'random'];
+
+function positiveInt(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`);
+  return n;
+}
 
 export const processCommand: Command = {
-  summary: 'run stream processors (warehouse sink) until stopped',
+  summary: 'run stream processors (warehouse sink, live recommender) until stopped',
   help: HELP,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'group-prefix': { type: 'string', default: 'buddies' } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'group-prefix': { type: 'string', default: 'buddies' },
+        strategy: { type: 'string', default: 'buddies' },
+        k: { type: 'string', default: '10' },
+        'refresh-every': { type: 'string', default: '5' },
+        dims: { type: 'string', default: '32' },
+      },
+    });
     const [which] = positionals;
-    if (which !== 'warehouse') throw new UsageError(which ? `unknown processor '${which}'` : 'missing processor: warehouse');
+    if (which !== 'warehouse' && which !== 'recommender') throw new UsageError(which ? `unknown processor '${which}'` : 'missing processor: warehouse or recommender');
+    const strategy = values.strategy as RecommendStrategy;
+    if (!STRATEGIES.includes(strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}`);
+    const k = positiveInt('k', values.k);
+    const refreshEvery = positiveInt('refresh-every', values['refresh-every']);
+    const dims = positiveInt('dims', values.dims);
+
     const cfg = loadConfig();
     const topics = topicNames(cfg.topicPrefix);
-    const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: `${cfg.clientId}-warehouse` });
+    const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: `${cfg.clientId}-${which}` });
     const serde = await createAvroSerde({ registry: createSchemaRegistry(cfg.registry.url), topics, schemasDir: join(cfg.rootDir, 'schemas') });
-    const client = createWarehouseClient({ url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password });
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    const runners: StreamRunner[] = SINK_TOPICS.map((topic) => createStreamRunner({
-      kafka, serde, input: topic, groupId: `${values['group-prefix']}.warehouse.${topic}`, guarantee: 'at-least-once',
-      processor: createWarehouseSink(topic, client), log,
-    }));
-    stopOnSignals([...runners, { stop: () => client.close() }], { log });
+    const prefix = values['group-prefix'];
+    const stoppables: Stoppable[] = [];
+    let runners: StreamRunner[];
+
+    if (which === 'warehouse') {
+      const client = createWarehouseClient({ url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password });
+      runners = SINK_TOPICS.map((topic) => createStreamRunner({
+        kafka, serde, input: topic, groupId: `${prefix}.warehouse.${topic}`, guarantee: 'at-least-once', processor: createWarehouseSink(topic, client), log,
+      }));
+      stoppables.push(...runners, { stop: () => client.close() });
+    } else {
+      log('recommender: reading the playlist table');
+      const snapshot = await readTopicSnapshot(kafka, topics.name('playlists'));
+      const events: PlaylistEvent[] = [];
+      for (const m of snapshot) if (m.value) events.push(await serde.decode('playlists', m.value));
+      const playlists = worldPlaylists(foldPlaylists(events));
+      if (playlists.length === 0) throw new Error(`no playlists in ${topics.name('playlists')}: import some first (buddies import mpd DIR)`);
+      log(`recommender: ${playlists.length} playlists; training ${dims}-dimensional track embeddings`);
+      const world = await buildPlaylistWorld(playlists, { embeddings: { dims }, buddies: 50, log });
+      const live = createLiveRecommender({ world, strategy, k, refreshEvery });
+      const group = `${prefix}.recommender.${strategy}`;
+      runners = [
+        createStreamRunner({ kafka, serde, input: 'listens', groupId: `${group}.listens`, processor: live.listens, log, fromBeginning: false }),
+        createStreamRunner({ kafka, serde, input: 'feedback', groupId: `${group}.feedback`, processor: live.feedback, log, fromBeginning: false }),
+      ];
+      stoppables.push(...runners, { stop: () => world.close() });
+    }
+    stopOnSignals(stoppables, { log });
     await Promise.all(runners.map((r) => r.start()));
-    log('warehouse sink running; Ctrl-C to stop');
+    log(`${which} running; Ctrl-C to stop`);
     return new Promise<number>(() => {}); // runs until a signal ends the process
   },
 };

@@ -21,3 +21,5 @@ export { withRetry, backoffMs } from './retry.js';
 export type { RetryOptions } from './retry.js';
 export { stopOnSignals } from './shutdown.js';
 export type { Stoppable } from './shutdown.js';
+export { readTopicSnapshot } from './snapshot.js';
+export type { SnapshotMessage } from './snapshot.js';

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { buildPlaylistWorld, type WorldPlaylist } from '../models/pipeline/index.js';
+import type { AvroTopicKey, FeedbackEvent, InRecord, ListenEvent, OutRecord, ProcessorContext, RecommendationList } from '../streams/index.js';
+import { createLiveRecommender } from './recommender.js';
+
+/** 3 genres × 30 playlists of 12 tracks from the genre's 30 tracks; playlist 7 is the most followed. */
+function genreWorld(): WorldPlaylist[] {
+  let x = 12345;
+  const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  return Array.from({ length: 90 }, (_, i) => ({
+    id: String(i), owner: `o${i}`, followers: i === 7 ? 500 : i % 4,
+    tracks: Array.from({ length: 12 }, () => `g${i % 3}-t${Math.floor(rnd() * 30)}`),
+  }));
+}
+
+/** The in-memory driver: hands records to a processor and collects what it forwards. */
+function driver() {
+  const out: RecommendationList[] = [];
+  const ctx: ProcessorContext = {
+    forward<K extends AvroTopicKey>(topic: K, r: OutRecord<K>) {
+      expect(topic).toBe('recommendations');
+      out.push(r.value as RecommendationList);
+    },
+  };
+  const rec = <V>(value: V) => ({ topic: 't', partition: 0, offset: '0', key: null, headers: {}, timestamp: 0, value }) as InRecord<never> & { value: V };
+  return { out, ctx, rec };
+}
+
+const listen = (user: string, track: string, msPlayed = 200_000): ListenEvent => ({
+  eventId: `${user}-${track}`, userId: user, trackId: track, playlistId: null, source: 'LIBRARY', msPlayed, trackDurationMs: 200_000, eventTime: 1, recommendationId: null,
+});
+
+describe('live recommender processor', () => {
+  it('gives a newcomer popular playlists, then, after a few plays, playlists of their genre from buddies', async () => {
+    const world = await buildPlaylistWorld(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
+    const live = createLiveRecommender({ world, k: 5, refreshEvery: 4, now: () => 42 });
+    const { out, ctx, rec } = driver();
+    await live.listens.process(rec(listen('ana', 'unknown')), ctx);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ userId: 'ana', coldStart: true, generatedAt: 42 });
+    expect(out[0]?.items[0]?.playlistId).toBe('7');
+
+    for (const t of [1, 2, 3, 4]) await live.listens.process(rec(listen('ana', `g2-t${t}`)), ctx);
+    expect(out).toHaveLength(2);
+    const personal = out[1] as RecommendationList;
+    expect(personal.coldStart).toBe(false);
+    expect(personal.items.map((i) => i.rank)).toEqual([1, 2, 3, 4, 5]);
+    for (const item of personal.items) {
+      expect(Number(item.playlistId) % 3).toBe(2);
+      expect(item.explanation.buddyId).toBe(`o${item.playlistId}`);
+      expect(item.explanation.reason).toMatch(/^made by your buddy o\d+, \d+% taste match$/);
+    }
+    // nothing shown before is shown again
+    const shown = new Set(out[0]?.items.map((i) => i.playlistId));
+    expect(personal.items.some((i) => shown.has(i.playlistId))).toBe(false);
+    await world.close();
+  });
+
+  it('refreshes at once on a dismissal and never recommends the dismissed playlist; skips do not count as taste', async () => {
+    const world = await buildPlaylistWorld(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
+    const live = createLiveRecommender({ world, k: 3, refreshEvery: 100, strategy: 'popular' });
+    const { out, ctx, rec } = driver();
+    await live.listens.process(rec(listen('bo', 'g0-t1', 5_000)), ctx); // a 5 s skip
+    expect(out).toHaveLength(1);
+    const dismissed = out[0]?.items[0]?.playlistId as string;
+    const fb: FeedbackEvent = { eventId: 'f', userId: 'bo', kind: 'DISMISS', trackId: null, playlistId: dismissed, recommendationId: out[0]?.recommendationId ?? null, position: 1, eventTime: 2 };
+    await live.feedback.process(rec(fb), ctx);
+    expect(out).toHaveLength(2);
+    expect(out[1]?.items.map((i) => i.playlistId)).not.toContain(dismissed);
+    await live.feedback.process(rec({ ...fb, kind: 'IMPRESSION' }), ctx);
+    expect(out).toHaveLength(2);
+    expect(live.stats).toEqual({ users: 1, lists: 2 });
+    await world.close();
+  });
+});

@@ -1,0 +1,42 @@
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { randomBytes } from 'node:crypto';
+
+export type SnapshotMessage = KafkaMessage & { readonly partition: number };
+
+/**
+ * Reads a topic from the beginning up to the end offsets it has when called (read_committed unless told
+ * otherwise), in partition and offset order: how a processor restores a table (its playlists, say) at
+ * start. Rejects after `timeoutMs` rather than hang.
+ */
+export async function readTopicSnapshot(kafka: Kafka, topic: string, opts: { readUncommitted?: boolean; timeoutMs?: number } = {}): Promise<SnapshotMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const want = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
+  if (want.size === 0) return [];
+  const reached = new Map<number, bigint>();
+  const out: SnapshotMessage[] = [];
+  // a throwaway group: nothing is committed that matters, and no other reader is disturbed
+  const consumer = kafka.consumer({ groupId: `snapshot-${randomBytes(6).toString('hex')}`, readUncommitted: opts.readUncommitted ?? false });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading ${topic}: end offsets not reached in ${opts.timeoutMs ?? 120_000} ms`)), opts.timeoutMs ?? 120_000);
+      consumer.run({
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) out.push({ ...m, partition: batch.partition });
+          // lastOffset counts control records too, so a partition ending in a commit marker still completes
+          const last = BigInt(batch.lastOffset());
+          if (last > (reached.get(batch.partition) ?? -1n)) reached.set(batch.partition, last);
+          for (const [p, end] of want) if ((reached.get(p) ?? -1n) < end) return;
+          clearTimeout(timer);
+          resolve();
+        },
+      }).catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out.sort((a, b) => a.partition - b.partition || (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
+}
