@@ -13,6 +13,8 @@ interface Subcommand {
 const SUBCOMMANDS: ReadonlyArray<readonly [string, Subcommand]> = [
   ['recommend-playlists', { usage: '--playlists DIR --queries FILE --k K --out FILE', load: async () => (await import('./offline-recommend-playlists.js')).offlineRecommendPlaylistsCommand }],
   ['neighbors', { usage: '--interactions FILE --format lastfm|triplets --k K --out FILE', load: async () => (await import('./offline-neighbors.js')).offlineNeighborsCommand }],
+  ['train-bpr', { usage: '--interactions FILE --format lastfm|triplets --factors F --epochs E --threads T --out DIR', load: async () => (await import('./offline-train-bpr.js')).offlineTrainBprCommand }],
+  ['recommend-items', { usage: '--interactions FILE --format lastfm|triplets --users FILE --k K --factors F --epochs E --threads T --out FILE', load: async () => (await import('./offline-recommend-items.js')).offlineRecommendItemsCommand }],
   // @offline-subcommands (add one line per subcommand above this marker)
 ];
 
@@ -45,6 +47,12 @@ export const offlineCommand: Command = {
       process.stdout.write(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
       return 0;
     }
-    return command.run(rest);
+    try {
+      return await command.run(rest);
+    } catch (err) {
+      // name the subcommand in the usage message main() prints
+      if (err instanceof UsageError) throw new UsageError(`${name}: ${err.message}`);
+      throw err;
+    }
   },
 };
