@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { generateWorld, WorldOptionsError, type GenerateProgress, type WorldOptions } from '../data/index.js';
+import { generateWorld, WorldExistsError, WorldOptionsError, type GenerateProgress, type WorldOptions } from '../data/index.js';
 import { UsageError, type Command } from './command.js';
 
 const HELP = `usage: buddies generate --users N --playlists N --seed S --out DIR [options]
@@ -17,7 +17,7 @@ required:
   --users N              users (owners, followers, listeners)
   --playlists N          playlists (the MPD has 1,000,000)
   --seed S               integer 0..4294967295
-  --out DIR              output folder (created; files of the same names are overwritten)
+  --out DIR              output folder (created); refuses one that already holds a world unless --force
 
 world knobs (defaults in docs/data.md):
   --communities N        taste communities           --tracks N          catalogue size
@@ -30,6 +30,7 @@ world knobs (defaults in docs/data.md):
 output:
   --gzip                 write .json.gz slices and triplets.tsv.gz
   --quiet                no progress on stderr
+  --force                delete the world already in DIR (only the files listed above) first
 `;
 
 const NUMERIC: ReadonlyArray<[flag: string, key: keyof WorldOptions]> = [
@@ -84,6 +85,7 @@ export const generateCommand: Command = {
         out: { type: 'string' },
         gzip: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
       },
     });
     const v = values as Record<string, string | boolean | undefined>;
@@ -102,6 +104,7 @@ export const generateCommand: Command = {
         ...(opts as unknown as WorldOptions),
         out: v.out as string,
         gzip: v.gzip === true,
+        overwrite: v.force === true,
         ...(v.quiet === true ? {} : { onProgress: progressPrinter() }),
       });
       const c = summary.counts;
@@ -113,7 +116,7 @@ export const generateCommand: Command = {
       );
       return 0;
     } catch (err) {
-      if (err instanceof WorldOptionsError) throw new UsageError(err.message);
+      if (err instanceof WorldOptionsError || err instanceof WorldExistsError) throw new UsageError(err.message);
       throw err;
     }
   },

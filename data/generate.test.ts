@@ -2,7 +2,7 @@ import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLoadReport, createRng, createWorldModel, generateWorld, readInteractions, readMpdDir, WorldOptionsError, type GenerateSummary, type MpdPlaylist } from './index.js';
+import { createLoadReport, createRng, createWorldModel, generateWorld, readInteractions, readMpdDir, WorldExistsError, WorldOptionsError, type GenerateSummary, type MpdPlaylist } from './index.js';
 
 let root: string;
 beforeAll(async () => {
@@ -121,6 +121,14 @@ describe('generateWorld', () => {
     for await (const _ of readInteractions(join(dir, 'triplets.tsv.gz'), 'triplets', report)) n++;
     expect(n).toBe(30 + s.counts.triplets);
     expect(report.rejectedCount).toBe(0);
+  });
+
+  it('refuses to write over an existing world unless overwrite, and then leaves no stale slice', async () => {
+    const dir = join(root, 'over');
+    await generateWorld({ users: 10, playlists: 25, seed: 1, sliceSize: 10, out: dir });
+    await expect(generateWorld({ users: 10, playlists: 5, seed: 1, sliceSize: 10, out: dir })).rejects.toBeInstanceOf(WorldExistsError);
+    await generateWorld({ users: 10, playlists: 5, seed: 1, sliceSize: 10, out: dir, overwrite: true });
+    expect((await readdir(dir)).filter((n) => n.startsWith('mpd.slice.'))).toEqual(['mpd.slice.0-4.json']);
   });
 
   it('rejects options that make no world', async () => {

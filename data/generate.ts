@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { createGzip, type Gzip } from 'node:zlib';
@@ -8,8 +8,10 @@ import { createWorldModel, playlistName, STREAM_KEYS, type WorldConfig, type Wor
 
 /** What to generate and where. */
 export interface GenerateOptions extends WorldOptions {
-  /** Output folder (created; existing files of the same names are overwritten). */
+  /** Output folder (created). Must not hold a world already unless `overwrite`. */
   out: string;
+  /** Delete the world files (slices, triplets, owners, follows, truth/, world.json) already in `out` first. Default false. */
+  overwrite?: boolean;
   /** Write `mpd.slice.*.json.gz` and `triplets.tsv.gz` instead of plain files. Default false. */
   gzip?: boolean;
   /** Called after every slice and every 10,000 users of each phase; must not throw. */
@@ -41,6 +43,27 @@ export interface GenerateSummary {
   /** Every file, relative to `out`, with its size in bytes, in write order. */
   readonly files: ReadonlyArray<{ readonly path: string; readonly bytes: number }>;
   readonly bytes: number;
+}
+
+const WORLD_FILE = /^(mpd\.slice\..+\.json(\.gz)?|triplets\.tsv(\.gz)?|owners\.tsv|follows\.tsv|world\.json|truth)$/;
+
+/** A world left in `out` by an earlier run would mix with the new one (stale slices): refuse, or delete it. */
+async function clearOut(out: string, overwrite: boolean): Promise<void> {
+  let names: string[];
+  try {
+    names = (await readdir(out)).filter((n) => WORLD_FILE.test(n));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (names.length === 0) return;
+  if (!overwrite) throw new WorldExistsError(`${out} already holds a world (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}); pass overwrite (--force) to replace it`);
+  for (const n of names) await rm(join(out, n), { recursive: true, force: true });
+}
+
+/** The output folder already holds generated files and `overwrite` was not set. */
+export class WorldExistsError extends Error {
+  override readonly name = 'WorldExistsError';
 }
 
 /** Buffered line sink with back-pressure: memory stays at one chunk plus the stream's high-water mark. */
@@ -105,6 +128,7 @@ export async function generateWorld(options: GenerateOptions): Promise<GenerateS
   const gzip = options.gzip ?? false;
   const progress = options.onProgress ?? (() => {});
   const out = options.out;
+  await clearOut(out, options.overwrite ?? false);
   await mkdir(join(out, 'truth'), { recursive: true });
   const files: Array<{ path: string; bytes: number }> = [];
   const open = (rel: string, gz = false) => ({ rel, sink: new Sink(join(out, rel), gz) });

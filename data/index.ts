@@ -9,5 +9,5 @@ export { createAliasTable, createRng, hash32, sampleCdf, unit, zipfCdf } from '.
 export type { AliasTable, Rng } from './random.js';
 export { createWorldModel, playlistName, resolveWorldOptions, WorldOptionsError } from './world.js';
 export type { TrackMeta, UserTaste, WorldConfig, WorldModel, WorldOptions } from './world.js';
-export { generateWorld, userPlays } from './generate.js';
+export { generateWorld, userPlays, WorldExistsError } from './generate.js';
 export type { GenerateOptions, GeneratePhase, GenerateProgress, GenerateSummary } from './generate.js';
