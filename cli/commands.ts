@@ -14,6 +14,10 @@ export async function loadCommands(): Promise<ReadonlyMap<string, Command>> {
     ['process', async () => (await import('./process.js')).processCommand],
     ['import', async () => (await import('./import.js')).importCommand],
     ['generate', async () => (await import('./generate.js')).generateCommand],
+    ['eval', async () => (await import('./eval.js')).evalCommand],
+    ['runs', async () => (await import('./runs.js')).runsCommand],
+    ['tune', async () => (await import('./tune.js')).tuneCommand],
+    ['simulate', async () => (await import('./simulate.js')).simulateCommand],
     // @commands-registry (add one line per command above this marker's end)
   ];
   const map = new Map<string, Command>();
