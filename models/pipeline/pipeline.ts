@@ -20,7 +20,7 @@ export interface PipelineQuery {
 
 export interface PipelineOptions {
   readonly embeddings?: EmbeddingTrainerOptions;
-  /** Buddies per user: K of the taste KNN (default 200). */
+  /** Buddies per user: K of the taste KNN (default 300). */
   readonly buddies?: number;
   /** Pairing index: exact (default) or hnsw. */
   readonly index?: 'exact' | 'hnsw';
@@ -54,7 +54,7 @@ export interface PlaylistWorld {
  */
 export async function buildPlaylistWorld(playlists: readonly WorldPlaylist[], options: PipelineOptions = {}): Promise<PlaylistWorld> {
   const log = options.log ?? (() => {});
-  const buddies = options.buddies ?? 200;
+  const buddies = options.buddies ?? 300;
   const indexKind = options.index ?? 'exact';
   const threads = options.threads ?? 2;
   const minSignal = options.minSignal ?? 1;
