@@ -19,5 +19,7 @@ export function createWarehouseClient(opts: WarehouseOptions, database: string |
     database,
     request_timeout: 60_000,
     compression: { request: false, response: false },
+    // a busy event loop can outlive the idle-socket TTL; drop such sockets instead of writing into a closed one
+    keep_alive: { enabled: true, eagerly_destroy_stale_sockets: true },
   });
 }

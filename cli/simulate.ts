@@ -1,0 +1,128 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { TasteShift } from '../data/simulate/index.js';
+import { createWorldModel, type WorldOptions } from '../data/world.js';
+import { runLiveSimulation, type OnlineMetrics } from '../simulator/index.js';
+import { createAvroSerde, createKafka, createSchemaRegistry, createTypedProducer, topicNames } from '../streams/index.js';
+import { createWarehouseClient } from '../warehouse/index.js';
+import { UsageError, type Command } from './command.js';
+import { loadConfig } from './config.js';
+
+const HELP = `usage: buddies simulate --world DIR [--users N] [--rate R] [--duration D] [--seed S] [options]
+
+Simulated users of a generated world (buddies generate) use the live system: they look at the lists on the
+recommendations topic, open, play through or skip, follow or dismiss according to how well each playlist
+matches their hidden taste; with nothing to look at they play tracks of their own taste; curators make
+playlists; newcomers arrive cold. Events go to Kafka (listens, feedback, playlists). The run stops by itself
+after --duration and prints online metrics per model version (click-through, follow rate, listen-through),
+also written to ClickHouse (table metrics) when it answers.
+
+  --world DIR        a generated world (its world.json; the same world imported with buddies import mpd)
+  --users N          simulated users (default 200)
+  --rate R           events per second, at most (default 200)
+  --duration D       run time: 90, 90s, 5m (default 60s)
+  --seed S           users, personas and reactions (default 1)
+  --speed X          simulated time per real time (default 1440: a simulated day per minute)
+  --shift F:T:X@S    after S real seconds, X (0..1) of every user's interest in community F moves to T
+                     (repeatable)
+`;
+
+function duration(raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  if (!m) throw new UsageError(`--duration ${raw}: expected e.g. 90, 90s, 5m`);
+  const n = Number(m[1]);
+  return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000);
+}
+
+function shift(raw: string): TasteShift {
+  const m = /^(\d+):(\d+):(\d*\.?\d+)@(\d+(?:\.\d+)?)$/.exec(raw);
+  if (!m) throw new UsageError(`--shift ${raw}: expected FROM:TO:FRACTION@SECONDS, e.g. 3:7:0.8@30`);
+  const fraction = Number(m[3]);
+  if (fraction < 0 || fraction > 1) throw new UsageError('--shift fraction must be within 0..1');
+  return { from: Number(m[1]), to: Number(m[2]), fraction, atMs: Number(m[4]) * 1000 };
+}
+
+function positive(name: string, raw: string, integer = true): number {
+  const n = Number(raw);
+  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}`);
+  return n;
+}
+
+export function metricsTable(metrics: ReadonlyMap<string, OnlineMetrics>): string {
+  const rows = [...metrics].map(([version, m]) => {
+    const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '-');
+    return `${version.padEnd(24)} ${String(m.impressions).padStart(11)} ${pct(m.clicks, m.impressions).padStart(6)} ${pct(m.follows, m.impressions).padStart(7)} ${pct(m.dismissals, m.impressions).padStart(8)} ${pct(m.played, m.played + m.skipped).padStart(15)}`;
+  });
+  return [`${'model version'.padEnd(24)} ${'impressions'.padStart(11)} ${'CTR'.padStart(6)} ${'follows'.padStart(7)} ${'dismiss'.padStart(8)} ${'listen-through'.padStart(15)}`, ...rows].join('\n');
+}
+
+export const simulateCommand: Command = {
+  summary: 'simulated users producing live events and reacting to recommendations',
+  help: HELP,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        world: { type: 'string' }, users: { type: 'string', default: '200' }, rate: { type: 'string', default: '200' },
+        duration: { type: 'string', default: '60s' }, seed: { type: 'string', default: '1' }, speed: { type: 'string', default: '1440' },
+        shift: { type: 'string', multiple: true, default: [] },
+      },
+    });
+    if (!values.world) throw new UsageError('--world DIR is required (a world from buddies generate)');
+    const worldFile = join(values.world, 'world.json');
+    if (!existsSync(worldFile)) throw new UsageError(`${worldFile} not found: generate a world first (buddies generate --out ${values.world} ...)`);
+    const users = positive('users', values.users);
+    const rate = positive('rate', values.rate);
+    const durationMs = duration(values.duration);
+    const seed = Number(values.seed);
+    if (!Number.isInteger(seed) || seed < 0) throw new UsageError('--seed must be an integer >= 0');
+    const speed = positive('speed', values.speed, false);
+    const shifts = values.shift.map(shift);
+
+    const { config } = JSON.parse(readFileSync(worldFile, 'utf8')) as { config: WorldOptions };
+    const model = createWorldModel(config);
+    const cfg = loadConfig();
+    const topics = topicNames(cfg.topicPrefix);
+    const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: `${cfg.clientId}-simulate` });
+    const serde = await createAvroSerde({ registry: createSchemaRegistry(cfg.registry.url), topics, schemasDir: join(cfg.rootDir, 'schemas'), keys: ['listens', 'feedback', 'playlists', 'recommendations'] });
+    const producer = createTypedProducer({ kafka, serde });
+    await producer.connect();
+    let lastLog = 0;
+    try {
+      const r = await runLiveSimulation({
+        kafka, serde, producer, model, users, seed, rate, durationMs, speed, shifts,
+        onTick: ({ elapsedMs, events, lists }) => {
+          if (elapsedMs - lastLog < 5000) return;
+          lastLog = elapsedMs;
+          process.stderr.write(`simulate: ${Math.round(elapsedMs / 1000)}/${Math.round(durationMs / 1000)} s, ${events} events (${Math.round(events / (elapsedMs / 1000))}/s), ${lists} lists received\n`);
+        },
+      });
+      process.stdout.write(`simulate: ${r.events} events in ${r.seconds.toFixed(1)} s (${r.byTopic.listens} listens, ${r.byTopic.feedback} feedback, ${r.byTopic.playlists} playlists), ${r.lists} recommendation lists received\n${metricsTable(r.metrics)}\n`);
+      await recordMetrics(cfg, r.metrics).catch((err: unknown) => process.stderr.write(`simulate: metrics not written to ClickHouse: ${err instanceof Error ? err.message : String(err)}\n`));
+      return 0;
+    } finally {
+      await producer.disconnect();
+    }
+  },
+};
+
+async function recordMetrics(cfg: ReturnType<typeof loadConfig>, metrics: ReadonlyMap<string, OnlineMetrics>): Promise<void> {
+  const client = createWarehouseClient({ url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password });
+  const ts = Math.floor(Date.now() / 1000);
+  const rows = [...metrics].flatMap(([version, m]) => {
+    const labels = JSON.stringify({ model_version: version, source: 'simulate' });
+    return [
+      { name: 'online.impressions', value: m.impressions, labels, ts },
+      { name: 'online.ctr', value: m.impressions ? m.clicks / m.impressions : 0, labels, ts },
+      { name: 'online.follow_rate', value: m.impressions ? m.follows / m.impressions : 0, labels, ts },
+      { name: 'online.dismiss_rate', value: m.impressions ? m.dismissals / m.impressions : 0, labels, ts },
+      { name: 'online.listen_through', value: m.played + m.skipped ? m.played / (m.played + m.skipped) : 0, labels, ts },
+    ];
+  });
+  try {
+    if (rows.length) await client.insert({ table: 'metrics', values: rows, format: 'JSONEachRow' });
+  } finally {
+    await client.close();
+  }
+}
