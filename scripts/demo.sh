@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The main job (README): the whole system on the local stack, with simulated users.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() {
+  cat <<'USAGE'
+usage: ./scripts/demo.sh [options]
+
+Installs what is missing, starts the local stack (Kafka, schema registry, ClickHouse), creates the topics and
+the warehouse schema, generates a synthetic world and imports it (playlists, plays, follows), starts the
+warehouse sink and the live recommender, then lets simulated users loose on it for --duration. Prints the
+online metrics per recommender and what landed in ClickHouse. Re-running reuses the world and the import.
+
+  --users N        users of the generated world (default 2000)
+  --playlists N    playlists of the generated world (default 5000)
+  --seed S         world and simulation seed (default 1)
+  --sim-users N    simulated users (default 300)
+  --rate R         simulated events per second, at most (default 300)
+  --duration D     simulation time per strategy, e.g. 60s, 5m (default 60s)
+  --strategy LIST  recommenders to run one after the other: buddies, popular, random (default buddies;
+                   try buddies,random to watch the online metrics tell them apart)
+  --shift F:T:X@S  move X of community F's interest to T after S seconds (passed to buddies simulate)
+  -h, --help       this text
+USAGE
+}
+
+users=2000 playlists=5000 seed=1 sim_users=300 rate=300 duration=60s strategies=buddies shift=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --users) users=$2; shift 2 ;;
+    --playlists) playlists=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --sim-users) sim_users=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --strategy) strategies=$2; shift 2 ;;
+    --shift) shift+=(--shift "$2"); shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "demo: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+step() { printf '\n== %s\n' "$1"; }
+buddies() { node bin/buddies.js "$@"; }
+
+step "install"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; else npm run --silent build; fi
+
+step "local stack"
+buddies stack up
+buddies topics ensure >/dev/null
+buddies warehouse migrate
+
+stack_dir=${BUDDIES_STACK_DIR:-.stack}
+world="$stack_dir/demo/world-u$users-p$playlists-s$seed"
+step "world: $world"
+if [ ! -f "$world/world.json" ]; then
+  buddies generate --users "$users" --playlists "$playlists" --seed "$seed" --out "$world"
+fi
+step "import (resumable: a finished import is a no-op)"
+buddies import mpd "$world"
+
+logs="$stack_dir/logs"
+mkdir -p "$logs"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+wait_for_line() { # file, pattern, seconds: polls the processor's log for its ready line
+  local deadline=$((SECONDS + $3))
+  until grep -q "$2" "$1" 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then echo "demo: no '$2' in $1 after $3 s:" >&2; tail -20 "$1" >&2; exit 1; fi
+    sleep 1
+  done
+}
+
+step "warehouse sink"
+buddies process warehouse > "$logs/demo-warehouse.log" 2>&1 &
+pids+=($!)
+wait_for_line "$logs/demo-warehouse.log" "warehouse running" 120
+
+IFS=',' read -r -a list <<< "$strategies"
+for strategy in "${list[@]}"; do
+  step "live recommender ($strategy) and $sim_users simulated users for $duration"
+  log="$logs/demo-recommender-$strategy.log"
+  buddies process recommender --strategy "$strategy" > "$log" 2>&1 &
+  rec=$!
+  pids+=($rec)
+  wait_for_line "$log" "recommender running" 600
+  buddies simulate --world "$world" --users "$sim_users" --rate "$rate" --duration "$duration" --seed "$seed" "${shift[@]}"
+  kill -TERM "$rec"; wait "$rec" || true
+done
+
+step "what landed in ClickHouse (database ${CLICKHOUSE_DATABASE:-buddies})"
+ch_url=${CLICKHOUSE_URL:-http://127.0.0.1:${BUDDIES_CLICKHOUSE_HTTP_PORT:-8123}}
+query() { curl -sS --fail "$ch_url/?database=${CLICKHOUSE_DATABASE:-buddies}" --data-binary "$1 FORMAT PrettyCompactMonoBlock"; }
+query "SELECT 'listen_events' AS table, count() AS rows FROM listen_events UNION ALL SELECT 'feedback_events', count() FROM feedback_events UNION ALL SELECT 'playlists', count() FROM playlists UNION ALL SELECT 'recommendations', count() FROM recommendations"
+echo "online metrics per model version (from the warehouse):"
+query "SELECT model_version, countIf(kind = 'IMPRESSION') AS impressions, round(countIf(kind = 'CLICK') / impressions, 3) AS ctr, round(countIf(kind = 'FOLLOW_PLAYLIST') / impressions, 3) AS follow_rate, round(countIf(kind = 'DISMISS') / impressions, 3) AS dismiss_rate FROM feedback_events ANY INNER JOIN (SELECT recommendation_id, any(model_version) AS model_version FROM recommendations GROUP BY recommendation_id) USING recommendation_id GROUP BY model_version ORDER BY model_version"
