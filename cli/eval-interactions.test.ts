@@ -43,12 +43,12 @@ describe('buddies eval interactions', () => {
     const code = await evalCommand.run(['interactions', '--interactions', data, '--format', 'lastfm', '--k', '5', '--factors', '8', '--epochs', '40', '--lr', '0.1', '--threads', '1', '--backend', 'cpu', '--out', out, '--markdown', md, '--runs', runs]);
     cap.restore();
     expect(code).toBe(0);
-    expect(cap.text()).toMatch(/popularity[\s\S]*random[\s\S]*bpr \(cpu-js\)/);
+    expect(cap.text()).toMatch(/popularity[\s\S]*random[\s\S]*bpr \(cpu-wasm-simd\)/);
     const json = JSON.parse(await readFile(out, 'utf8'));
     const ndcg = (n: string): number => json.methods.find((m: { name: string }) => m.name.startsWith(n)).metrics['ndcg@5'];
     expect(ndcg('bpr')).toBeGreaterThan(ndcg('popularity'));
     expect(json.data.hash).toMatch(/^[0-9a-f]{16}$/);
-    expect(await readFile(md, 'utf8')).toMatch(/\| bpr \(cpu-js\) \|/);
+    expect(await readFile(md, 'utf8')).toMatch(/\| bpr \(cpu-wasm-simd\) \|/);
     const [run] = await createJsonlRunStore(runs).list({ kind: 'eval' });
     expect(run!.metrics['bpr.ndcg@5']).toBeCloseTo(ndcg('bpr'), 12);
   });

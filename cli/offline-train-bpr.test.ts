@@ -30,14 +30,14 @@ describe('buddies offline train-bpr', () => {
     const runs = join(dir, 'runs.jsonl');
     expect(await offlineCommand.run(['train-bpr', '--interactions', data, ...common, '--out', out, '--runs', runs])).toBe(0);
     const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ format: 'buddies-bpr', factors: 8, backend: 'cpu-js', dataFormat: 'lastfm', numUsers: 20, numItems: 30 });
+    expect(manifest).toMatchObject({ format: 'buddies-bpr', factors: 8, backend: 'cpu-wasm-simd', dataFormat: 'lastfm', numUsers: 20, numItems: 30 });
     expect(manifest.dataHash).toMatch(/^[0-9a-f]{16}$/);
     expect(manifest.metrics.trainAuc).toBeGreaterThan(0.5);
     expect(manifest.params.epochs).toBe(40);
     const model = await loadBpr(out);
     expect(model.model.users.ids).toContain('3');
     const [run] = await createJsonlRunStore(runs).list();
-    expect(run).toMatchObject({ kind: 'train', dataHash: manifest.dataHash, backend: 'cpu-js' });
+    expect(run).toMatchObject({ kind: 'train', dataHash: manifest.dataHash, backend: 'cpu-wasm-simd' });
     expect(run!.artifact).toBe(out);
   });
 

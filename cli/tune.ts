@@ -55,13 +55,13 @@ ${RUNS_FLAG_HELP}
 
 Exit: 0 ok, 1 unreadable input, 2 bad flags.`;
 
-async function trial(params: Partial<BprOptions>, fit: InteractionMatrix, score: InteractionMatrix, k: number): Promise<{ metrics: MetricValues; seconds: number }> {
+async function trial(params: Partial<BprOptions>, fit: InteractionMatrix, score: InteractionMatrix, k: number): Promise<{ metrics: MetricValues; seconds: number; backend: string }> {
   const t0 = performance.now();
   const model = await createBpr({ ...params, backend: 'cpu' });
   await model.fit(fit);
   const users = Int32Array.from({ length: fit.users.ids.length }, (_, u) => u).filter((u) => score.indptr[u + 1]! > score.indptr[u]!);
   const lists = await bprRecommender(model, fit).recommend(users, k);
-  return { metrics: scoreLists(lists, users, fit, score, [k]), seconds: (performance.now() - t0) / 1000 };
+  return { metrics: scoreLists(lists, users, fit, score, [k]), seconds: (performance.now() - t0) / 1000, backend: model.backend };
 }
 
 export const tuneCommand: Command = {
@@ -120,7 +120,7 @@ export const tuneCommand: Command = {
       const run = await runStoreFor(v.runs).record({
         kind: 'tune', command: `tune ${argv.join(' ')}`, startedAt, seconds: (Date.now() - Date.parse(startedAt)) / 1000,
         params: { ...best.params, trials, k, seed, splitSeed }, metrics: { [`validation.${key}`]: best.validation[key]!, [`bpr.${key}`]: final.metrics[key]!, [`popularity.${key}`]: pop[key]! },
-        dataHash, dataPath: path, artifact: resolve(out), backend: 'cpu-js', ...(version ? { codeVersion: version } : {}),
+        dataHash, dataPath: path, artifact: resolve(out), backend: final.backend, ...(version ? { codeVersion: version } : {}),
       });
       log(`run ${run.id}`);
       return 0;

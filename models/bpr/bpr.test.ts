@@ -7,7 +7,8 @@ import { BprOptionsError, createBpr, createCpuBpr, createTfjsBpr, loadBpr, type 
 
 /** Every implementation runs the same suite (kysely's `for (const dialect of DIALECTS)`). */
 const IMPLS: ReadonlyArray<{ name: string; create: (o: Partial<BprOptions>) => BprModel }> = [
-  { name: 'cpu', create: (o) => createCpuBpr(o) },
+  { name: 'cpu (wasm simd)', create: (o) => createCpuBpr(o) },
+  { name: 'cpu (plain js)', create: (o) => createCpuBpr({ ...o, simd: false }) },
   { name: 'tfjs', create: (o) => createTfjsBpr({ ...o, tfBackend: 'auto' }) },
 ];
 
@@ -133,23 +134,26 @@ for (const impl of IMPLS) {
 }
 
 describe('BPR cpu kernel, threads', () => {
-  it('hogwild with 2 worker threads learns the checkerboard', async () => {
-    const board = checkerboard();
-    const m = createCpuBpr({ ...FIXTURE_OPTS, threads: 2 });
-    const reports: EpochReport[] = [];
-    await m.fit(board, { onEpoch: (r) => reports.push(r) });
-    for (let u = 0; u < N; u++) expect(m.recommend(u, 1, board).items[0]).toBe(u);
-    expect(reports.at(-1)!.samples).toBe(board.nnz);
-  });
+  for (const simd of [true, false]) {
+    it(`hogwild with 2 worker threads learns the checkerboard (simd ${simd})`, async () => {
+      const board = checkerboard();
+      const m = createCpuBpr({ ...FIXTURE_OPTS, threads: 2, simd });
+      const reports: EpochReport[] = [];
+      await m.fit(board, { onEpoch: (r) => reports.push(r) });
+      for (let u = 0; u < N; u++) expect(m.recommend(u, 1, board).items[0]).toBe(u);
+      expect(reports.at(-1)!.samples).toBe(board.nnz);
+      expect(m.backend).toBe(simd ? 'cpu-wasm-simd' : 'cpu-js');
+    });
+  }
 });
 
 describe('createBpr', () => {
   it('picks cpu, tfjs, or (auto, no GPU here or there) whichever runs', async () => {
     const lines: string[] = [];
-    expect((await createBpr({ backend: 'cpu', log: (l) => lines.push(l) })).backend).toBe('cpu-js');
+    expect((await createBpr({ backend: 'cpu', log: (l) => lines.push(l) })).backend).toMatch(/^cpu-/);
     const auto = await createBpr({ backend: 'auto', log: (l) => lines.push(l) });
-    expect(['cpu-js', 'tfjs-node-gpu']).toContain(auto.backend);
-    expect(lines[0]).toMatch(/cpu-js/);
+    expect(auto.backend).toMatch(/^(cpu-|tfjs-node-gpu)/);
+    expect(lines[0]).toMatch(/cpu/);
     await expect(createBpr({ backend: 'gpu' as never })).rejects.toThrow(RangeError);
   });
 });

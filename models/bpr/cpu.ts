@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { InteractionMatrix } from '../interactions.js';
 import { initFactors, recommendFromFactors, similarFromFactors } from './factors.js';
 import { bprKernel } from './kernel.js';
+import { createSimdMemory, instantiateSimd, simdSupported, type SimdOps, type WasmMemory, type WasmModule } from './simd.js';
 import { loadFactors, saveFactors } from './store.js';
 import { resolveBprOptions, type BprFactors, type BprModel, type BprOptions, type EpochReport, type FitOptions, type FitReport } from './types.js';
 
@@ -10,15 +11,47 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const bprKernel = ${bprKernel.toString()};
 const w = workerData;
-const U = new Float32Array(w.U), V = new Float32Array(w.V);
+const U = new Float32Array(w.U, w.uOffset, w.uLength), V = new Float32Array(w.V, w.vOffset, w.vLength);
 const userOf = new Int32Array(w.userOf), indptr = new Int32Array(w.indptr), indices = new Int32Array(w.indices);
 const stats = new Float64Array(w.stats, w.slot * 32, 4);
+let simd = null;
+if (w.module) {
+  const ex = new WebAssembly.Instance(w.module, { env: { mem: w.memory } }).exports;
+  simd = { dot: ex.dot, update: ex.update, uBase: w.uOffset, vBase: w.vOffset };
+}
 parentPort.on('message', (m) => {
-  if (m === 'close') { parentPort.close(); return; }
-  bprKernel(U, V, w.stride, w.nf, w.bias, userOf, indptr, indices, w.nItems, m.samples, m.seed, m.lr, m.reg, w.negMode, w.verify, stats);
+  bprKernel(U, V, w.stride, w.nf, w.bias, userOf, indptr, indices, w.nItems, m.samples, m.seed, m.lr, m.reg, w.negMode, w.verify, stats, simd);
   parentPort.postMessage('done');
 });
 `;
+
+/** Factors living in one shared WebAssembly memory (U at byte 0, V after it), with the SIMD module compiled for it. */
+interface SimdMemory {
+  readonly memory: WasmMemory;
+  readonly module: WasmModule;
+  readonly ops: SimdOps;
+  readonly vBase: number;
+}
+
+const MAX_PAGES = 65536;
+
+/** Allocates the factors in shared WebAssembly memory when SIMD is wanted and fits (4 GiB), else in SharedArrayBuffers. */
+function allocate(useSimd: boolean): { alloc: (a: number, b: number) => { U: Float32Array; V: Float32Array }; simd: () => SimdMemory | undefined } {
+  let simd: SimdMemory | undefined;
+  return {
+    alloc(a, b) {
+      const bytes = (a + b) * 4;
+      const pages = Math.max(1, Math.ceil(bytes / 65536));
+      if (useSimd && pages <= MAX_PAGES && simdSupported()) {
+        const { memory, module } = createSimdMemory(pages);
+        simd = { memory, module, ops: instantiateSimd(memory, module), vBase: a * 4 };
+        return { U: new Float32Array(memory.buffer, 0, a), V: new Float32Array(memory.buffer, a * 4, b) };
+      }
+      return { U: new Float32Array(new SharedArrayBuffer(Math.max(4, a * 4))), V: new Float32Array(new SharedArrayBuffer(Math.max(4, b * 4))) };
+    },
+    simd: () => simd,
+  };
+}
 
 /** Per-(seed, epoch, thread) sampling seed, so runs repeat and threads draw different streams. */
 export function epochSeed(seed: number, epoch: number, thread: number): number {
@@ -37,9 +70,11 @@ interface Pool {
 }
 
 /** Starts `threads` workers over the shared factors and CSR arrays; each epoch every worker draws its share of samples. */
-async function startPool(f: BprFactors, train: InteractionMatrix, o: BprOptions, stats: Float64Array): Promise<Pool> {
+async function startPool(f: BprFactors, train: InteractionMatrix, o: BprOptions, stats: Float64Array, simd: SimdMemory | undefined): Promise<Pool> {
   const data = {
-    U: f.userFactors.buffer, V: f.itemFactors.buffer, stride: f.stride, nf: f.factors, bias: f.itemBias ? 1 : 0,
+    U: f.userFactors.buffer, uOffset: f.userFactors.byteOffset, uLength: f.userFactors.length,
+    V: f.itemFactors.buffer, vOffset: f.itemFactors.byteOffset, vLength: f.itemFactors.length,
+    module: simd?.module, memory: simd?.memory, stride: f.stride, nf: f.factors, bias: f.itemBias ? 1 : 0,
     userOf: shareInt32(train.userOf).buffer, indptr: shareInt32(train.indptr).buffer, indices: shareInt32(train.indices).buffer,
     nItems: train.items.ids.length, negMode: o.negatives === 'uniform' ? 0 : 1, verify: o.verifyNegatives ? 1 : 0, stats: stats.buffer,
   };
@@ -74,22 +109,29 @@ async function startPool(f: BprFactors, train: InteractionMatrix, o: BprOptions,
 export function createCpuBpr(options: Partial<BprOptions> = {}): BprModel {
   const o = resolveBprOptions(options);
   let state: BprFactors | undefined;
+  let kernel = 'js';
   const need = (): BprFactors => {
     if (!state) throw new Error('BPR model is not fitted: call fit() or load() first');
     return state;
   };
   const model: BprModel = {
     options: o,
-    backend: 'cpu-js',
+    get backend() {
+      return kernel === 'wasm-simd' ? 'cpu-wasm-simd' : 'cpu-js';
+    },
     get model() {
       return need();
     },
     async fit(train: InteractionMatrix, fit: FitOptions = {}): Promise<FitReport> {
       const started = performance.now();
-      const f = initFactors(train, o, fit.warmStart, o.threads > 1);
+      const mem = allocate(o.simd);
+      const f = initFactors(train, o, fit.warmStart, mem.alloc);
       state = f;
+      const simd = mem.simd();
+      kernel = simd ? 'wasm-simd' : 'js';
       const stats = new Float64Array(new SharedArrayBuffer(32 * o.threads));
-      const pool = o.threads > 1 && train.nnz > 0 ? await startPool(f, train, o, stats) : undefined;
+      const pool = o.threads > 1 && train.nnz > 0 ? await startPool(f, train, o, stats, simd) : undefined;
+      const simdArg = simd ? { dot: simd.ops.dot, update: simd.ops.update, uBase: 0, vBase: simd.vBase } : null;
       const epochs: EpochReport[] = [];
       try {
         for (let e = 0; e < o.epochs; e++) {
@@ -99,7 +141,7 @@ export function createCpuBpr(options: Partial<BprOptions> = {}): BprModel {
           else if (train.nnz > 0) {
             bprKernel(f.userFactors, f.itemFactors, f.stride, f.factors, f.itemBias ? 1 : 0, train.userOf, train.indptr, train.indices,
               train.items.ids.length, train.nnz, epochSeed(o.seed, e, 0), o.learningRate, o.regularization,
-              o.negatives === 'uniform' ? 0 : 1, o.verifyNegatives ? 1 : 0, stats);
+              o.negatives === 'uniform' ? 0 : 1, o.verifyNegatives ? 1 : 0, stats, simdArg);
           }
           const seconds = (performance.now() - t0) / 1000;
           let correct = 0, skipped = 0, loss = 0, lossN = 0;

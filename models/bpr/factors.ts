@@ -5,16 +5,19 @@ import type { BprFactors, BprOptions, Ranked } from './types.js';
 /**
  * Initial factors for `train`: uniform in ±0.5/factors (implicit's init), item biases 0, the users' bias column 1.
  * With `warm`, users and items it knows (by id, same factors and bias layout) start from its values.
- * `shared` allocates on SharedArrayBuffer (for worker threads).
+ * `alloc` provides the two arrays (default: plain Float32Arrays); the CPU kernel puts them in shared WebAssembly memory.
  */
-export function initFactors(train: InteractionMatrix, o: BprOptions, warm: BprFactors | undefined, shared: boolean): BprFactors {
+export function initFactors(
+  train: InteractionMatrix,
+  o: BprOptions,
+  warm: BprFactors | undefined,
+  alloc: (userLength: number, itemLength: number) => { U: Float32Array; V: Float32Array } = (a, b) => ({ U: new Float32Array(a), V: new Float32Array(b) }),
+): BprFactors {
   const nf = o.factors;
   const stride = nf + (o.itemBias ? 1 : 0);
   const nu = train.users.ids.length;
   const ni = train.items.ids.length;
-  const alloc = (n: number): Float32Array => (shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n));
-  const U = alloc(nu * stride);
-  const V = alloc(ni * stride);
+  const { U, V } = alloc(nu * stride, ni * stride);
   const rng = createRng(o.seed);
   for (let u = 0; u < nu; u++) {
     for (let c = 0; c < nf; c++) U[u * stride + c] = (rng.next() - 0.5) / nf;

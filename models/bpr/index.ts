@@ -11,7 +11,7 @@ export { recommendFromFactors, similarFromFactors, topK } from './factors.js';
 export { BprOptionsError, DEFAULT_BPR_OPTIONS, resolveBprOptions } from './types.js';
 export type { BprFactors, BprManifest, BprModel, BprOptions, EpochReport, FitOptions, FitReport, ManifestExtra, NegativeSampling, Ranked } from './types.js';
 
-/** `cpu`: the worker-thread SGD kernel; `tfjs`: TF.js (GPU through tfjs-node-gpu when it loads); `auto`: tfjs only when a GPU backend loads, else cpu. */
+/** `cpu`: the worker-thread SGD kernel (WebAssembly SIMD or plain JS); `tfjs`: TF.js (GPU through tfjs-node-gpu when it loads); `auto`: tfjs only when a GPU backend loads, else cpu. */
 export type BprBackend = 'cpu' | 'tfjs' | 'auto';
 
 export interface CreateBprOptions extends Partial<BprOptions> {
@@ -31,7 +31,7 @@ export async function createBpr(options: CreateBprOptions = {}): Promise<BprMode
   if (backend !== 'cpu' && backend !== 'tfjs' && backend !== 'auto') throw new RangeError(`backend must be cpu, tfjs or auto, got ${String(backend)}`);
   if (backend === 'cpu') {
     const m = createCpuBpr(params);
-    log?.(`bpr: backend cpu-js (${m.options.threads} thread${m.options.threads === 1 ? '' : 's'})`);
+    log?.(`bpr: backend cpu (${m.options.simd ? 'WebAssembly SIMD kernel where supported' : 'plain JS kernel'}, ${m.options.threads} thread${m.options.threads === 1 ? '' : 's'})`);
     return m;
   }
   if (backend === 'auto') {
@@ -42,7 +42,7 @@ export async function createBpr(options: CreateBprOptions = {}): Promise<BprMode
     );
     if (!gpu) {
       const m = createCpuBpr(params);
-      log?.(`bpr: backend cpu-js (${m.options.threads} thread${m.options.threads === 1 ? '' : 's'}; tfjs-node-gpu not available)`);
+      log?.(`bpr: backend cpu (${m.options.simd ? 'WebAssembly SIMD kernel where supported' : 'plain JS kernel'}, ${m.options.threads} thread${m.options.threads === 1 ? '' : 's'}; tfjs-node-gpu not available)`);
       return m;
     }
     return createTfjsBpr({ ...params, tfBackend: 'node-gpu', ...(log ? { log } : {}) });

@@ -103,7 +103,7 @@ export function createTfjsBpr(options: Partial<TfjsBprOptions> = {}): BprModel {
       const { tf, name } = await loadTf(choice);
       backend = name;
       options.log?.(`bpr: TF.js backend ${name} (${tf.getBackend()})`);
-      const f0 = initFactors(train, o, fit.warmStart, false);
+      const f0 = initFactors(train, o, fit.warmStart);
       const nu = train.users.ids.length;
       const ni = train.items.ids.length;
       const D = f0.stride;

@@ -22,6 +22,8 @@ export interface BprOptions {
   readonly seed: number;
   /** CPU: worker threads (hogwild); 1 runs in the calling thread (default 1). */
   readonly threads: number;
+  /** CPU: run the dot product and update in WebAssembly SIMD when the runtime has it (default true; else plain JS). */
+  readonly simd: boolean;
   /** TF.js: samples per gradient step (default 1024). */
   readonly batchSize: number;
 }
@@ -36,6 +38,7 @@ export const DEFAULT_BPR_OPTIONS: BprOptions = {
   verifyNegatives: true,
   seed: 42,
   threads: 1,
+  simd: true,
   batchSize: 1024,
 };
 
