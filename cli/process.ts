@@ -72,7 +72,7 @@ export const processCommand: Command = {
     if (which === 'warehouse') {
       const client = createWarehouseClient({ url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password });
       runners = SINK_TOPICS.map((topic) => createStreamRunner({
-        kafka, serde, input: topic, groupId: `${prefix}.warehouse.${topic}`, guarantee: 'at-least-once', processor: createWarehouseSink(topic, client), log,
+        kafka, serde, input: topic, groupId: `${prefix}.warehouse.${topic}`, guarantee: 'at-least-once', partitionsConcurrently: 3, processor: createWarehouseSink(topic, client), log,
       }));
       stoppables.push(...runners, { stop: () => client.close() });
     } else {

@@ -63,6 +63,24 @@ export function createWarehouseSink<K extends SinkTopic>(topic: K, client: Click
   const mapper = ROW_MAPPERS[topic] as (v: TopicValues[K]) => TableRow[];
   let buffer = new Map<string, Array<Record<string, string | number>>>();
   let written = 0;
+  let flushing: Promise<void> = Promise.resolve();
+
+  async function flushOnce(): Promise<void> {
+    // take what is buffered now; rows added meanwhile (another partition's batch) wait for the next flush
+    const pending = buffer;
+    buffer = new Map();
+    for (const [table, values] of pending) {
+      try {
+        await client.insert({ table, values, format: 'JSONEachRow' });
+      } catch (err) {
+        for (const [t, rows] of pending) buffer.set(t, [...rows, ...(buffer.get(t) ?? [])]); // retried by the next flush
+        throw new TransientError(`ClickHouse insert into ${table} failed: ${errorMessage(err)}`, { table }, { cause: err });
+      }
+      written += values.length;
+      pending.delete(table);
+    }
+  }
+
   return {
     get written() { return written; },
     process(record) {
@@ -72,18 +90,12 @@ export function createWarehouseSink<K extends SinkTopic>(topic: K, client: Click
         buffer.set(table, rows);
       }
     },
-    async flush() {
-      const pending = buffer;
-      for (const [table, values] of pending) {
-        try {
-          await client.insert({ table, values, format: 'JSONEachRow' });
-        } catch (err) {
-          throw new TransientError(`ClickHouse insert into ${table} failed: ${errorMessage(err)}`, { table }, { cause: err });
-        }
-        written += values.length;
-        pending.delete(table);
-      }
-      buffer = new Map();
+    flush() {
+      // Flushes run one after another: a batch's rows may ride in an earlier batch's flush, so a batch
+      // commits only after every flush that started before its own has landed (or put its rows back).
+      const run = flushing.then(flushOnce);
+      flushing = run.catch(() => {});
+      return run;
     },
   };
 }

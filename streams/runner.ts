@@ -57,6 +57,8 @@ export interface RunnerOptions<K extends AvroTopicKey> {
   readonly flushEvery?: number;
   readonly retry?: RetryOptions;
   readonly sessionTimeoutMs?: number;
+  /** Partitions processed at once (at-least-once only; exactly-once keeps one transaction at a time). Default 1. */
+  readonly partitionsConcurrently?: number;
   readonly fromBeginning?: boolean;
   readonly log?: (line: string) => void;
 }
@@ -220,6 +222,7 @@ export function createStreamRunner<K extends AvroTopicKey>(opts: RunnerOptions<K
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: guarantee === 'at-least-once' ? opts.partitionsConcurrently ?? 1 : 1,
         eachBatch: guarantee === 'exactly-once' ? eachBatchExactlyOnce : eachBatchAtLeastOnce,
       });
       log(`runner ${groupId}: consuming ${inputTopic} (${guarantee})`);

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import type { RawAvroSchema } from '@kafkajs/confluent-schema-registry/dist/@types.js';
 import avro from 'avsc';
 import { DecodeError, TransientError, ValidationError, errorMessage } from './errors.js';
 import { withRetry } from './retry.js';
@@ -72,6 +71,19 @@ export async function createAvroSerde(opts: SerdeOptions): Promise<AvroSerde> {
     if (!r) throw new Error(`serde was not created for topic ${key}`);
     return r;
   };
+  // Decoding resolves the writer's schema (fetched once per id, then cached by the registry client) into
+  // this process's reader type; resolvers are built once per (topic, writer id), never per record.
+  const resolvers = new Map<string, avro.Resolver | null>();
+  const resolverFor = async (key: AvroTopicKey, id: number): Promise<avro.Resolver | null> => {
+    const cacheKey = `${key}:${id}`;
+    const known = resolvers.get(cacheKey);
+    if (known !== undefined) return known;
+    const writer = (await opts.registry.getSchema(id)) as unknown as avro.Type;
+    const { type } = reader(key);
+    const resolver = writer.equals(type) ? null : type.createResolver(writer);
+    resolvers.set(cacheKey, resolver);
+    return resolver;
+  };
   return {
     topics: opts.topics,
     schemaIds: ids,
@@ -81,24 +93,32 @@ export async function createAvroSerde(opts: SerdeOptions): Promise<AvroSerde> {
       if (!type.isValid(value, { errorHook: (path) => bad.push(path.join('.') || '(record)') })) {
         throw new ValidationError(`not a valid ${type.name ?? key}: bad field(s) ${bad.join(', ')}`, { topic: opts.topics.name(key) });
       }
-      return opts.registry.encode(ids.get(key) as number, value);
+      const header = Buffer.alloc(5);
+      header.writeInt32BE(ids.get(key) as number, 1); // byte 0: magic 0, then the schema id
+      return Buffer.concat([header, type.toBuffer(value)]);
     },
     async decode(key, bytes) {
-      const { schema, type } = reader(key);
+      const { type } = reader(key);
       if (bytes.length < 5 || bytes[0] !== 0) {
         throw new DecodeError(`not in Confluent wire format (magic byte ${bytes[0] ?? 'missing'}, ${bytes.length} bytes)`);
       }
-      let value: unknown;
+      const id = bytes.readInt32BE(1);
+      let resolver: avro.Resolver | null;
       try {
-        value = await opts.registry.decode(bytes, { [SchemaType.AVRO]: { readerSchema: schema as RawAvroSchema } });
+        resolver = await resolverFor(key, id);
       } catch (err) {
         if (err instanceof TransientError) throw err;
-        const status = err && typeof err === 'object' && 'status' in err;
-        if (status) throw registryError(err, `fetching writer schema ${bytes.readInt32BE(1)}`);
+        if (err && typeof err === 'object' && 'status' in err) throw registryError(err, `fetching writer schema ${id}`);
         if (err instanceof Error && /ECONNREFUSED|ETIMEDOUT|ECONNRESET|fetch failed|socket hang up/i.test(err.message)) {
           throw new TransientError(`schema registry unavailable: ${err.message}`, {}, { cause: err });
         }
-        throw new DecodeError(`undecodable Avro for ${type.name ?? key} (schema id ${bytes.readInt32BE(1)}): ${errorMessage(err)}`, {}, { cause: err });
+        throw new DecodeError(`writer schema ${id} cannot be read as ${type.name ?? key}: ${errorMessage(err)}`, {}, { cause: err });
+      }
+      let value: unknown;
+      try {
+        value = resolver ? type.fromBuffer(bytes.subarray(5), resolver) : type.fromBuffer(bytes.subarray(5));
+      } catch (err) {
+        throw new DecodeError(`undecodable Avro for ${type.name ?? key} (schema id ${id}): ${errorMessage(err)}`, {}, { cause: err });
       }
       if (!type.isValid(value)) throw new ValidationError(`decoded value is not a valid ${type.name ?? key}`);
       return value as TopicValues[typeof key];
