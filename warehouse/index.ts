@@ -4,3 +4,4 @@ export { migrateWarehouse } from './migrate.js';
 export type { MigrateResult } from './migrate.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
+export { createClickHouseRunStore } from './run-store.js';

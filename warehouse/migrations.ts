@@ -62,4 +62,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE = ReplacingMergeTree ORDER BY run_id`,
     ],
   },
+  {
+    id: 4,
+    name: 'run records',
+    statements: [
+      // the whole run record as JSON (the other columns stay for analysts), and when it was recorded
+      // one statement (18.16 has no ADD COLUMN IF NOT EXISTS): it applies whole or not at all
+      'ALTER TABLE runs ADD COLUMN record String, ADD COLUMN recorded_at UInt64',
+    ],
+  },
 ];
