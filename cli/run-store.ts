@@ -18,9 +18,7 @@ export function createAutoRunStore(opts: { readonly clickhouse: WarehouseOptions
     if (up) {
       await migrateWarehouse(opts.clickhouse);
       log(`runs: recorded in ClickHouse (${opts.clickhouse.url}, ${opts.clickhouse.database}.runs)`);
-      const client = createWarehouseClient(opts.clickhouse);
-      // the CLI process ends after its run; keep-alive sockets must not hold it open
-      return createClickHouseRunStore(client);
+      return createClickHouseRunStore(createWarehouseClient(opts.clickhouse));
     }
     log(`runs: ClickHouse not reachable, recorded in ${opts.fallbackFile}`);
     return createJsonlRunStore(opts.fallbackFile);
