@@ -31,6 +31,11 @@ options:
 const SINK_TOPICS: readonly SinkTopic[] = ['listens', 'feedback', 'playlists', 'recommendations'];
 const STRATEGIES: readonly RecommendStrategy[] = ['buddies', 'popular', 'random'];
 
+/** Runners leave their groups in parallel: each waits out its fetch in flight. */
+async function stopAll(runners: readonly StreamRunner[]): Promise<void> {
+  await Promise.all(runners.map((r) => r.stop()));
+}
+
 function positiveInt(name: string, raw: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`);
@@ -74,7 +79,7 @@ export const processCommand: Command = {
       runners = SINK_TOPICS.map((topic) => createStreamRunner({
         kafka, serde, input: topic, groupId: `${prefix}.warehouse.${topic}`, guarantee: 'at-least-once', partitionsConcurrently: 3, processor: createWarehouseSink(topic, client), log,
       }));
-      stoppables.push(...runners, { stop: () => client.close() });
+      stoppables.push({ stop: () => stopAll(runners) }, { stop: () => client.close() });
     } else {
       log('recommender: reading the playlist table');
       const snapshot = await readTopicSnapshot(kafka, topics.name('playlists'));
@@ -90,7 +95,7 @@ export const processCommand: Command = {
         createStreamRunner({ kafka, serde, input: 'listens', groupId: `${group}.listens`, processor: live.listens, log, fromBeginning: false }),
         createStreamRunner({ kafka, serde, input: 'feedback', groupId: `${group}.feedback`, processor: live.feedback, log, fromBeginning: false }),
       ];
-      stoppables.push(...runners, { stop: () => world.close() });
+      stoppables.push({ stop: () => stopAll(runners) }, { stop: () => world.close() });
     }
     stopOnSignals(stoppables, { log });
     await Promise.all(runners.map((r) => r.start()));

@@ -79,7 +79,7 @@ wait_for_line() { # file, pattern, seconds: polls the processor's log for its re
 }
 
 step "warehouse sink"
-buddies process warehouse > "$logs/demo-warehouse.log" 2>&1 &
+node bin/buddies.js process warehouse > "$logs/demo-warehouse.log" 2>&1 & # not the function: $! must be node itself
 pids+=($!)
 wait_for_line "$logs/demo-warehouse.log" "warehouse running" 120
 
@@ -87,7 +87,7 @@ IFS=',' read -r -a list <<< "$strategies"
 for strategy in "${list[@]}"; do
   step "live recommender ($strategy) and $sim_users simulated users for $duration"
   log="$logs/demo-recommender-$strategy.log"
-  buddies process recommender --strategy "$strategy" > "$log" 2>&1 &
+  node bin/buddies.js process recommender --strategy "$strategy" > "$log" 2>&1 &
   rec=$!
   pids+=($rec)
   wait_for_line "$log" "recommender running" 600
