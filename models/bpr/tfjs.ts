@@ -22,7 +22,9 @@ export interface LoadedTf {
 // a variable specifier keeps TypeScript from resolving optional packages that may not be installed
 async function importOptional(specifier: string): Promise<Tf | undefined> {
   try {
-    return (await import(specifier)) as Tf;
+    const m = (await import(specifier)) as Tf & { default?: Tf };
+    // CommonJS packages (tfjs-node*) may expose the namespace only as `default`
+    return typeof m.setBackend === 'function' ? m : m.default;
   } catch {
     return undefined;
   }
