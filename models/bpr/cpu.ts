@@ -11,45 +11,66 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const bprKernel = ${bprKernel.toString()};
 const w = workerData;
-const U = new Float32Array(w.U, w.uOffset, w.uLength), V = new Float32Array(w.V, w.vOffset, w.vLength);
-const userOf = new Int32Array(w.userOf), indptr = new Int32Array(w.indptr), indices = new Int32Array(w.indices);
-const stats = new Float64Array(w.stats, w.slot * 32, 4);
-let simd = null;
+let step;
 if (w.module) {
-  const ex = new WebAssembly.Instance(w.module, { env: { mem: w.memory } }).exports;
-  simd = { dot: ex.dot, update: ex.update, uBase: w.uOffset, vBase: w.vOffset };
+  const ex = new WebAssembly.Instance(w.module, { env: { mem: w.memory, exp: Math.exp, log1p: Math.log1p } }).exports;
+  step = (m) => ex.run(m.samples, m.seed, w.nnz, w.nItems, m.lr, m.reg, w.negMode, w.verify, w.uB, w.vB, w.userOfB, w.indptrB, w.indicesB,
+    w.stride, w.nf, w.bias, w.slot * 32);
+} else {
+  const U = new Float32Array(w.U, w.uOffset, w.uLength), V = new Float32Array(w.V, w.vOffset, w.vLength);
+  const userOf = new Int32Array(w.userOf), indptr = new Int32Array(w.indptr), indices = new Int32Array(w.indices);
+  const stats = new Float64Array(w.stats, w.slot * 32, 4);
+  step = (m) => bprKernel(U, V, w.stride, w.nf, w.bias, userOf, indptr, indices, w.nItems, m.samples, m.seed, m.lr, m.reg, w.negMode, w.verify, stats);
 }
 parentPort.on('message', (m) => {
-  bprKernel(U, V, w.stride, w.nf, w.bias, userOf, indptr, indices, w.nItems, m.samples, m.seed, m.lr, m.reg, w.negMode, w.verify, stats, simd);
+  step(m);
   parentPort.postMessage('done');
 });
 `;
 
-/** Factors living in one shared WebAssembly memory (U at byte 0, V after it), with the SIMD module compiled for it. */
-interface SimdMemory {
+/**
+ * One shared WebAssembly memory holding everything the SIMD loop touches: per-thread statistics (4 f64 each) at
+ * byte 0, then U, V and the CSR arrays; and the module compiled for it.
+ */
+interface WasmTraining {
   readonly memory: WasmMemory;
   readonly module: WasmModule;
   readonly ops: SimdOps;
-  readonly vBase: number;
+  readonly stats: Float64Array;
+  readonly uB: number;
+  readonly vB: number;
+  readonly userOfB: number;
+  readonly indicesB: number;
+  readonly indptrB: number;
 }
 
 const MAX_PAGES = 65536;
 
-/** Allocates the factors in shared WebAssembly memory when SIMD is wanted and fits (4 GiB), else in SharedArrayBuffers. */
-function allocate(useSimd: boolean): { alloc: (a: number, b: number) => { U: Float32Array; V: Float32Array }; simd: () => SimdMemory | undefined } {
-  let simd: SimdMemory | undefined;
+/**
+ * Allocates the factors (and, for SIMD, the CSR arrays) in shared WebAssembly memory when SIMD is wanted, supported and
+ * everything fits in 4 GiB; else plain SharedArrayBuffers for the JS kernel.
+ */
+function allocate(useSimd: boolean, train: InteractionMatrix, threads: number): { alloc: (a: number, b: number) => { U: Float32Array; V: Float32Array }; wasm: () => WasmTraining | undefined } {
+  let wasm: WasmTraining | undefined;
   return {
     alloc(a, b) {
-      const bytes = (a + b) * 4;
-      const pages = Math.max(1, Math.ceil(bytes / 65536));
+      const uB = 64 * Math.ceil((threads * 32) / 64);
+      const vB = uB + a * 4;
+      const userOfB = vB + b * 4;
+      const indicesB = userOfB + train.nnz * 4;
+      const indptrB = indicesB + train.nnz * 4;
+      const pages = Math.max(1, Math.ceil((indptrB + train.indptr.length * 4) / 65536));
       if (useSimd && pages <= MAX_PAGES && simdSupported()) {
         const { memory, module } = createSimdMemory(pages);
-        simd = { memory, module, ops: instantiateSimd(memory, module), vBase: a * 4 };
-        return { U: new Float32Array(memory.buffer, 0, a), V: new Float32Array(memory.buffer, a * 4, b) };
+        new Int32Array(memory.buffer, userOfB, train.nnz).set(train.userOf);
+        new Int32Array(memory.buffer, indicesB, train.nnz).set(train.indices);
+        new Int32Array(memory.buffer, indptrB, train.indptr.length).set(train.indptr);
+        wasm = { memory, module, ops: instantiateSimd(memory, module), stats: new Float64Array(memory.buffer, 0, threads * 4), uB, vB, userOfB, indicesB, indptrB };
+        return { U: new Float32Array(memory.buffer, uB, a), V: new Float32Array(memory.buffer, vB, b) };
       }
       return { U: new Float32Array(new SharedArrayBuffer(Math.max(4, a * 4))), V: new Float32Array(new SharedArrayBuffer(Math.max(4, b * 4))) };
     },
-    simd: () => simd,
+    wasm: () => wasm,
   };
 }
 
@@ -70,14 +91,19 @@ interface Pool {
 }
 
 /** Starts `threads` workers over the shared factors and CSR arrays; each epoch every worker draws its share of samples. */
-async function startPool(f: BprFactors, train: InteractionMatrix, o: BprOptions, stats: Float64Array, simd: SimdMemory | undefined): Promise<Pool> {
-  const data = {
-    U: f.userFactors.buffer, uOffset: f.userFactors.byteOffset, uLength: f.userFactors.length,
-    V: f.itemFactors.buffer, vOffset: f.itemFactors.byteOffset, vLength: f.itemFactors.length,
-    module: simd?.module, memory: simd?.memory, stride: f.stride, nf: f.factors, bias: f.itemBias ? 1 : 0,
-    userOf: shareInt32(train.userOf).buffer, indptr: shareInt32(train.indptr).buffer, indices: shareInt32(train.indices).buffer,
-    nItems: train.items.ids.length, negMode: o.negatives === 'uniform' ? 0 : 1, verify: o.verifyNegatives ? 1 : 0, stats: stats.buffer,
+async function startPool(f: BprFactors, train: InteractionMatrix, o: BprOptions, stats: Float64Array, wasm: WasmTraining | undefined): Promise<Pool> {
+  const common = {
+    stride: f.stride, nf: f.factors, bias: f.itemBias ? 1 : 0, nnz: train.nnz, nItems: train.items.ids.length,
+    negMode: o.negatives === 'uniform' ? 0 : 1, verify: o.verifyNegatives ? 1 : 0,
   };
+  const data = wasm
+    ? { ...common, module: wasm.module, memory: wasm.memory, uB: wasm.uB, vB: wasm.vB, userOfB: wasm.userOfB, indptrB: wasm.indptrB, indicesB: wasm.indicesB }
+    : {
+        ...common,
+        U: f.userFactors.buffer, uOffset: f.userFactors.byteOffset, uLength: f.userFactors.length,
+        V: f.itemFactors.buffer, vOffset: f.itemFactors.byteOffset, vLength: f.itemFactors.length,
+        userOf: shareInt32(train.userOf).buffer, indptr: shareInt32(train.indptr).buffer, indices: shareInt32(train.indices).buffer, stats: stats.buffer,
+      };
   const workers = Array.from({ length: o.threads }, (_, slot) => new Worker(WORKER_SOURCE, { eval: true, workerData: { ...data, slot } }));
   const per = Math.ceil(train.nnz / o.threads);
   return {
@@ -124,24 +150,27 @@ export function createCpuBpr(options: Partial<BprOptions> = {}): BprModel {
     },
     async fit(train: InteractionMatrix, fit: FitOptions = {}): Promise<FitReport> {
       const started = performance.now();
-      const mem = allocate(o.simd);
+      const mem = allocate(o.simd, train, o.threads);
       const f = initFactors(train, o, fit.warmStart, mem.alloc);
       state = f;
-      const simd = mem.simd();
-      kernel = simd ? 'wasm-simd' : 'js';
-      const stats = new Float64Array(new SharedArrayBuffer(32 * o.threads));
-      const pool = o.threads > 1 && train.nnz > 0 ? await startPool(f, train, o, stats, simd) : undefined;
-      const simdArg = simd ? { dot: simd.ops.dot, update: simd.ops.update, uBase: 0, vBase: simd.vBase } : null;
+      const wasm = mem.wasm();
+      kernel = wasm ? 'wasm-simd' : 'js';
+      const stats = wasm ? wasm.stats : new Float64Array(new SharedArrayBuffer(32 * o.threads));
+      const pool = o.threads > 1 && train.nnz > 0 ? await startPool(f, train, o, stats, wasm) : undefined;
+      const negMode = o.negatives === 'uniform' ? 0 : 1;
+      const verify = o.verifyNegatives ? 1 : 0;
       const epochs: EpochReport[] = [];
       try {
         for (let e = 0; e < o.epochs; e++) {
           stats.fill(0);
           const t0 = performance.now();
           if (pool) await pool.run(e);
-          else if (train.nnz > 0) {
+          else if (train.nnz > 0 && wasm) {
+            wasm.ops.run(train.nnz, epochSeed(o.seed, e, 0), train.nnz, train.items.ids.length, o.learningRate, o.regularization, negMode, verify,
+              wasm.uB, wasm.vB, wasm.userOfB, wasm.indptrB, wasm.indicesB, f.stride, f.factors, f.itemBias ? 1 : 0, 0);
+          } else if (train.nnz > 0) {
             bprKernel(f.userFactors, f.itemFactors, f.stride, f.factors, f.itemBias ? 1 : 0, train.userOf, train.indptr, train.indices,
-              train.items.ids.length, train.nnz, epochSeed(o.seed, e, 0), o.learningRate, o.regularization,
-              o.negatives === 'uniform' ? 0 : 1, o.verifyNegatives ? 1 : 0, stats, simdArg);
+              train.items.ids.length, train.nnz, epochSeed(o.seed, e, 0), o.learningRate, o.regularization, negMode, verify, stats);
           }
           const seconds = (performance.now() - t0) / 1000;
           let correct = 0, skipped = 0, loss = 0, lossN = 0;

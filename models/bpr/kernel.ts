@@ -6,11 +6,10 @@
  *
  * `U` (users × stride) and `V` (items × stride) hold `nf` factors, then with `bias` one column that is 1 for
  * users (never updated) and the item bias for items. No allocation; randomness is mulberry32 seeded by `seed`.
- * With `simd` (the WebAssembly f32x4 functions of simd.ts over the memory that holds U at byte `uBase` and V at
- * `vBase`) the dot product and the factor update run there, about 3× faster; sampling stays here either way.
  * `stats` receives [correct, skipped, lossSum, lossCount] (added to).
  *
  * Self-contained on purpose: its source text is also run inside worker threads (hogwild over shared memory).
+ * `run` in simd.ts is the same loop in WebAssembly (f32x4 arithmetic), used by default; this one is `simd: false`.
  */
 export function bprKernel(
   U: Float32Array,
@@ -29,16 +28,7 @@ export function bprKernel(
   negMode: number,
   verify: number,
   stats: Float64Array,
-  simd: { dot: (u: number, i: number, k: number, n4: number, tail: number) => number; update: (u: number, i: number, k: number, n4: number, tail: number, lz: number, decay: number) => void; uBase: number; vBase: number } | null,
 ): void {
-  const dot = simd === null ? null : simd.dot;
-  const update = simd === null ? null : simd.update;
-  const uBase = simd === null ? 0 : simd.uBase;
-  const vBase = simd === null ? 0 : simd.vBase;
-  const dotN4 = stride >> 2;
-  const dotTail = stride & 3;
-  const updN4 = nf >> 2;
-  const updTail = nf & 3;
   const nnz = indices.length;
   const INV32 = 2.3283064365386963e-10;
   let s = seed | 0;
@@ -90,8 +80,7 @@ export function bprKernel(
     const io = i * stride;
     const ko = k * stride;
     let xuij = 0;
-    if (dot !== null) xuij = dot(uBase + uo * 4, vBase + io * 4, vBase + ko * 4, dotN4, dotTail);
-    else for (let c = 0; c < stride; c++) xuij += U[uo + c]! * (V[io + c]! - V[ko + c]!);
+    for (let c = 0; c < stride; c++) xuij += U[uo + c]! * (V[io + c]! - V[ko + c]!);
     // z = σ(−x̂_uij): the gradient scale of ln σ(x̂_uij)
     const z = 1 / (1 + Math.exp(xuij));
     if (z < 0.5) correct++;
@@ -101,16 +90,13 @@ export function bprKernel(
     }
     const lz = lr * z;
     const decay = 1 - lr * reg;
-    if (update !== null) update(uBase + uo * 4, vBase + io * 4, vBase + ko * 4, updN4, updTail, lz, decay);
-    else {
-      for (let c = 0; c < nf; c++) {
-        const uf = U[uo + c]!;
-        const pf = V[io + c]!;
-        const qf = V[ko + c]!;
-        U[uo + c] = decay * uf + lz * (pf - qf);
-        V[io + c] = decay * pf + lz * uf;
-        V[ko + c] = decay * qf - lz * uf;
-      }
+    for (let c = 0; c < nf; c++) {
+      const uf = U[uo + c]!;
+      const pf = V[io + c]!;
+      const qf = V[ko + c]!;
+      U[uo + c] = decay * uf + lz * (pf - qf);
+      V[io + c] = decay * pf + lz * uf;
+      V[ko + c] = decay * qf - lz * uf;
     }
     if (bias !== 0) {
       V[io + nf] = decay * V[io + nf]! + lz;
