@@ -7,6 +7,7 @@
  * Writes bench/results/import.md (and prints the same). Uses its own topic prefix and database.
  */
 import { existsSync, writeFileSync } from 'node:fs';
+import { createClient } from '@clickhouse/client';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../cli/config.js';
@@ -86,17 +87,16 @@ const second = await importOnce(true);
 const sink2 = await drain('second', first.events + second.events);
 const c2 = await counts();
 await producer.disconnect();
+log(`counts after the first import: ${JSON.stringify(c1)}; after the second: ${JSON.stringify(c2)}`);
 const same = JSON.stringify(c1) === JSON.stringify(c2);
-const admin = createWarehouseClient({ url: cfg.clickhouse.url, database: 'default' });
-await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-await admin.close();
+const clickhouseVersion = (await (await fetch(`${cfg.clickhouse.url}/?query=SELECT%20version()`)).text()).trim();
 await client.close();
 
 const rows = Object.keys(c1).map((k) => `| ${k} | ${c1[k as keyof typeof c1]} | ${c2[k as keyof typeof c2]} |`).join('\n');
 const md = `# Import benchmark
 
 Command: \`node --import tsx bench/import.ts --playlists ${playlists} --users ${users} --seed ${values.seed}\`
-(local stack: Kafka 3.9.1 KRaft, Apicurio 2.6, ClickHouse ${(await (await fetch(`${cfg.clickhouse.url}/?query=SELECT%20version()`)).text()).trim()}; 2 cores, 24 GiB).
+(local stack: Kafka 3.9.1 KRaft, Apicurio 2.6, ClickHouse ${clickhouseVersion}; 2 cores, 24 GiB).
 Run: ${new Date().toISOString()}.
 
 | step | events | seconds | events/s |
@@ -118,4 +118,12 @@ Counts unchanged by the second import: **${same ? 'yes' : 'NO'}**.
 `;
 writeFileSync(values.out, md);
 process.stdout.write(md);
+// clean up after the results are safe: dropping a database of millions of rows can outlast a request timeout
+const admin = createClient({ url: cfg.clickhouse.url, request_timeout: 600_000 });
+await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch((err: unknown) => log(`could not drop ${database}: ${String(err)}`));
+await admin.close();
+const kadmin = kafka.admin();
+await kadmin.connect();
+await kadmin.deleteTopics({ topics: keys.map((k) => topics.name(k)) }).catch((err: unknown) => log(`could not delete topics: ${String(err)}`));
+await kadmin.disconnect();
 process.exit(same ? 0 : 1);
