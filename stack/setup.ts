@@ -78,6 +78,11 @@ export function setupStack(cfg: BuddiesConfig, log: Log): SetupResult {
   }
   if (needClickhouse && !findClickhouseBinary()) missing.push('clickhouse-server', 'clickhouse-client');
   if (missing.length > 0) aptInstall(missing, log);
+  if (missing.includes('clickhouse-server')) {
+    // The package may start a system-wide server on 8123/9000 where init systems allow it; the stack runs
+    // its own, so stop the one this setup just installed (best effort: absent where nothing was started).
+    run('bash', ['-c', 'systemctl stop clickhouse-server 2>/dev/null || service clickhouse-server stop 2>/dev/null || true']);
+  }
 
   if (needJava) {
     mkdirSync(p.root, { recursive: true });
