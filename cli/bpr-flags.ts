@@ -5,6 +5,8 @@ import type { BprBackend, CreateBprOptions, EpochReport } from '../models/bpr/in
 import { buildInteractionMatrix, type InteractionMatrix } from '../models/interactions.js';
 import { createJsonlRunStore, type RunStore } from '../models/runs/index.js';
 import { UsageError } from './command.js';
+import { loadConfig } from './config.js';
+import { createAutoRunStore } from './run-store.js';
 
 /** Flags shared by the commands that train BPR (train-bpr, recommend-items, eval interactions, tune). */
 export const BPR_FLAGS = {
@@ -129,10 +131,16 @@ export function epochLogger(label: string, epochs: number): (r: EpochReport) => 
 
 export const RUNS_FLAG = { runs: { type: 'string' } } as const;
 export const DEFAULT_RUNS_FILE = 'runs/runs.jsonl';
-export const RUNS_FLAG_HELP = `  --runs FILE          record the run in this JSON-lines file (default ${DEFAULT_RUNS_FILE})`;
+export const RUNS_FLAG_HELP = `  --runs FILE          record the run in this JSON-lines file (default: ClickHouse when it answers, else ${DEFAULT_RUNS_FILE})`;
 
+/** `--runs FILE` names a JSON-lines file; without it runs go to ClickHouse when it answers, else to the default file. */
 export function runStoreFor(path: string | undefined): RunStore {
-  return createJsonlRunStore(path ?? DEFAULT_RUNS_FILE);
+  if (path !== undefined) return createJsonlRunStore(path);
+  const { clickhouse } = loadConfig();
+  return createAutoRunStore({
+    clickhouse: { url: clickhouse.url, database: clickhouse.database, username: clickhouse.username, password: clickhouse.password },
+    fallbackFile: DEFAULT_RUNS_FILE,
+  });
 }
 
 /** Wraps a command body: InputError → message on stderr and exit 1. */

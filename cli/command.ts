@@ -4,6 +4,8 @@ export interface Command {
   readonly summary: string;
   /** Full help text, printed for `buddies NAME --help`. */
   readonly help: string;
+  /** True when `run` answers `--help` itself (parent commands: the help of the subcommand asked about). */
+  readonly handlesHelp?: boolean;
   /** Returns the process exit code. Throw a {@link UsageError} for bad flags or arguments. */
   run(argv: string[]): Promise<number>;
 }

@@ -1,11 +1,14 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLoadReport, readMpdDir } from '../data/index.js';
+import { createLoadReport, listMpdSlices, readMpdDir } from '../data/index.js';
 import type { EmbeddingMethod } from '../models/embeddings/index.js';
 import { formatMpdTable, runMpdEval } from '../models/eval/mpd-eval.js';
 import { worldPlaylistFromMpd, type WorldPlaylist } from '../models/pipeline/index.js';
 import { DEFAULT_RANKING_WEIGHTS, type RankingWeights } from '../models/ranking/index.js';
+import { codeVersion, hashFile } from '../models/runs/index.js';
+import { RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor } from './bpr-flags.js';
 import { UsageError, type Command } from './command.js';
 
 const NAME = 'buddies eval mpd';
@@ -31,6 +34,7 @@ method (with ablations), an IDF-weighted track-overlap baseline, popularity and 
   --w-familiarity X, --w-novelty X, --w-buddy X, --w-support X   ranking weights (defaults ${Object.entries(DEFAULT_RANKING_WEIGHTS).filter(([k]) => k !== 'bpr').map(([k, v]) => `${k} ${v}`).join(', ')})
   --mmr-lambda X      MMR trade-off, 1 = no diversification (default 0.9)
   --out FILE          JSON results (default runs/eval-mpd.json)
+${RUNS_FLAG_HELP}
   --markdown FILE     also write the table as Markdown
 
 Prints the table on stdout, progress on stderr. Exit: 0 ok, 1 unreadable input, 2 bad flags.`;
@@ -71,6 +75,7 @@ export const evalMpdCommand: Command = {
           'mmr-lambda': { type: 'string' },
           out: { type: 'string' },
           markdown: { type: 'string' },
+          ...RUNS_FLAG,
         },
       }));
     } catch (err) {
@@ -114,6 +119,7 @@ export const evalMpdCommand: Command = {
       process.stderr.write(`${NAME}: --playlists ${values.playlists}: no MPD playlists found\n`);
       return 1;
     }
+    const startedAt = new Date().toISOString();
     const result = await runMpdEval(playlists, { ...opts, log });
     const table = formatMpdTable(result);
     process.stdout.write(`\n${table}`);
@@ -125,6 +131,17 @@ export const evalMpdCommand: Command = {
       await writeFile(values.markdown, table);
       log(`wrote ${values.markdown}`);
     }
+    // the data's identity: the hashes of its slice files, in order
+    const dataHash = createHash('sha256');
+    for (const f of await listMpdSlices(values.playlists)) dataHash.update(await hashFile(f));
+    const version = await codeVersion();
+    const run = await runStoreFor(values.runs).record({
+      kind: 'eval', command: `eval mpd ${argv.join(' ')}`, startedAt, seconds: (Date.now() - Date.parse(startedAt)) / 1000,
+      params: { protocol: 'mpd-a', ...result.params }, dataPath: values.playlists, dataHash: dataHash.digest('hex').slice(0, 16), artifact: resolve(out),
+      metrics: Object.fromEntries(result.rows.flatMap((r) => Object.entries(r.metrics).filter(([, v]) => typeof v === 'number').map(([k, v]) => [`${r.method}.${k}`, v as number]))),
+      ...(version ? { codeVersion: version } : {}),
+    });
+    log(`run ${run.id}`);
     return 0;
   },
 };

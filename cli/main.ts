@@ -19,7 +19,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`buddies: unknown command '${name}'\n${USAGE}\n`);
     return 2;
   }
-  if (wantsHelp(rest)) {
+  if (wantsHelp(rest) && !command.handlesHelp) {
     process.stdout.write(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
     return 0;
   }
