@@ -1,10 +1,12 @@
 import { stat } from 'node:fs/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { createLoadReport, INTERACTION_FORMATS, readInteractions, type InteractionFormat } from '../data/index.js';
 import type { BprBackend, CreateBprOptions, EpochReport } from '../models/bpr/index.js';
 import { buildInteractionMatrix, type InteractionMatrix } from '../models/interactions.js';
 import { createJsonlRunStore, type RunStore } from '../models/runs/index.js';
 import { UsageError } from './command.js';
+export { intFlag, numberFlag, parseFlags, requiredFlag } from './flags.js';
+import { intFlag, numberFlag } from './flags.js';
 import { loadConfig } from './config.js';
 import { createAutoRunStore } from './run-store.js';
 
@@ -38,35 +40,9 @@ export const BPR_FLAGS_HELP = `BPR options:
   --batch-size N       TF.js samples per step (default 1024)`;
 
 /** node:util parseArgs in strict mode, its errors turned into usage errors. */
-export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-}
 
-export function intFlag(name: string, v: string | undefined, dflt: number | undefined, min = 1): number {
-  if (v === undefined) {
-    if (dflt === undefined) throw new UsageError(`--${name} is required`);
-    return dflt;
-  }
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${v}'`);
-  return n;
-}
 
-export function numberFlag(name: string, v: string | undefined, dflt: number, min: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number ≥ ${min}, got '${v}'`);
-  return n;
-}
 
-export function requiredFlag(name: string, v: string | undefined): string {
-  if (v === undefined || v === '') throw new UsageError(`--${name} is required`);
-  return v;
-}
 
 export function formatFlag(v: string | undefined): InteractionFormat {
   if (!v) throw new UsageError(`--format is required (${INTERACTION_FORMATS.join(' or ')})`);

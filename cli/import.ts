@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { defaultStateFile, importDataset, type ImportKind } from '../ingest/index.js';
 import { createAvroSerde, createKafka, createSchemaRegistry, createTypedProducer, topicNames } from '../streams/index.js';
 import { createWarehouseClient } from '../warehouse/index.js';
 import { UsageError, type Command } from './command.js';
+import { intFlag, parseFlagsAndArgs } from './flags.js';
 import { loadConfig } from './config.js';
 import { createProgressLine, formatCount, formatSeconds } from './progress.js';
 
@@ -35,26 +35,20 @@ export const importCommand: Command = {
   summary: 'load MPD slices, Taste Profile triplets or Last.fm plays into Kafka and ClickHouse (resumable)',
   help: HELP,
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        'max-plays': { type: 'string', default: '20' },
-        state: { type: 'string' },
-        restart: { type: 'boolean', default: false },
-        'no-catalogue': { type: 'boolean', default: false },
-        chunk: { type: 'string', default: '5000' },
-      },
+    const { values, positionals } = parseFlagsAndArgs(argv, {
+      'max-plays': { type: 'string' },
+      state: { type: 'string' },
+      restart: { type: 'boolean', default: false },
+      'no-catalogue': { type: 'boolean', default: false },
+      chunk: { type: 'string' },
     });
     const [kind, path, ...extra] = positionals;
     if (!kind || !KINDS.includes(kind as ImportKind)) throw new UsageError(`expected a kind: ${KINDS.join(', ')}`);
     if (!path) throw new UsageError('missing PATH');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     if (!existsSync(path)) throw new UsageError(`no such file or folder: ${path}`);
-    const maxPlays = Number(values['max-plays']);
-    const chunk = Number(values.chunk);
-    if (!Number.isInteger(maxPlays) || maxPlays < 1) throw new UsageError('--max-plays must be a positive integer');
-    if (!Number.isInteger(chunk) || chunk < 1) throw new UsageError('--chunk must be a positive integer');
+    const maxPlays = intFlag('max-plays', values['max-plays'], 20);
+    const chunk = intFlag('chunk', values.chunk, 5000);
 
     const cfg = loadConfig();
     const topics = topicNames(cfg.topicPrefix);

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { createLoadReport, INTERACTION_FORMATS, readInteractions, type InteractionFormat } from '../data/index.js';
 import { computeNeighbors } from '../models/pipeline/index.js';
 import { UsageError, type Command } from './command.js';
+import { intFlag } from './flags.js';
 
 const NAME = 'buddies offline neighbors';
 
@@ -26,15 +27,6 @@ embeddings weighted by log(1 + count), then exact cosine KNN (the user themself 
 
 Progress goes to stderr. Exit: 0 ok, 1 unreadable input, 2 bad flags.`;
 
-function positiveInt(name: string, v: string | undefined, dflt?: number): number {
-  if (v === undefined) {
-    if (dflt === undefined) throw new UsageError(`--${name} is required`);
-    return dflt;
-  }
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
-  return n;
-}
 
 export const offlineNeighborsCommand: Command = {
   summary: 'K most similar users by taste for every user of an interactions file',
@@ -67,10 +59,10 @@ export const offlineNeighborsCommand: Command = {
     const format = values.format;
     if (!format) throw new UsageError('--format is required (lastfm or triplets)');
     if (!INTERACTION_FORMATS.includes(format as InteractionFormat)) throw new UsageError(`--format must be one of ${INTERACTION_FORMATS.join(', ')}, got '${format}'`);
-    const k = positiveInt('k', values.k);
-    const dims = positiveInt('dims', values.dims, 64);
-    const minCount = positiveInt('min-count', values['min-count'], 2);
-    const threads = positiveInt('threads', values.threads, 2);
+    const k = intFlag('k', values.k, undefined);
+    const dims = intFlag('dims', values.dims, 64);
+    const minCount = intFlag('min-count', values['min-count'], 2);
+    const threads = intFlag('threads', values.threads, 2);
     const seed = values.seed === undefined ? 1 : Number(values.seed);
     if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${values.seed}'`);
     const method = values.method ?? 'ppmi-svd';

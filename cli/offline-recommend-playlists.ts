@@ -6,6 +6,7 @@ import { createLoadReport, readMpdDir } from '../data/index.js';
 import { saveEmbeddings } from '../models/embeddings/index.js';
 import { buildPlaylistWorld, worldPlaylistFromMpd, type PipelineQuery, type WorldPlaylist } from '../models/pipeline/index.js';
 import { UsageError, type Command } from './command.js';
+import { intFlag } from './flags.js';
 
 const NAME = 'buddies offline recommend-playlists';
 
@@ -30,15 +31,6 @@ playlists -> ranking (familiarity, novelty, buddy similarity, the buddies' suppo
 
 Progress goes to stderr. Exit: 0 ok, 1 unreadable input, 2 bad flags.`;
 
-function positiveInt(name: string, v: string | undefined, dflt?: number): number {
-  if (v === undefined) {
-    if (dflt === undefined) throw new UsageError(`--${name} is required`);
-    return dflt;
-  }
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
-  return n;
-}
 
 class InputError extends Error {
   override readonly name = 'InputError';
@@ -102,10 +94,10 @@ export const offlineRecommendPlaylistsCommand: Command = {
     if (!values.playlists) throw new UsageError('--playlists is required');
     if (!values.queries) throw new UsageError('--queries is required');
     if (!values.out) throw new UsageError('--out is required');
-    const k = positiveInt('k', values.k);
-    const buddies = positiveInt('buddies', values.buddies, 300);
-    const dims = positiveInt('dims', values.dims, 64);
-    const threads = positiveInt('threads', values.threads, 2);
+    const k = intFlag('k', values.k, undefined);
+    const buddies = intFlag('buddies', values.buddies, 300);
+    const dims = intFlag('dims', values.dims, 64);
+    const threads = intFlag('threads', values.threads, 2);
     const seed = values.seed === undefined ? 1 : Number(values.seed);
     if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${values.seed}'`);
     const method = values.method ?? 'ppmi-svd';

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildPlaylistWorld } from '../models/pipeline/index.js';
 import { createLiveRecommender, createWarehouseSink, foldPlaylists, worldPlaylists, type RecommendStrategy, type SinkTopic } from '../processors/index.js';
 import {
@@ -8,6 +7,7 @@ import {
 } from '../streams/index.js';
 import { createWarehouseClient } from '../warehouse/index.js';
 import { UsageError, type Command } from './command.js';
+import { intFlag, parseFlagsAndArgs } from './flags.js';
 import { loadConfig } from './config.js';
 
 const HELP = `usage: buddies process <warehouse|recommender> [options]
@@ -36,34 +36,25 @@ async function stopAll(runners: readonly StreamRunner[]): Promise<void> {
   await Promise.all(runners.map((r) => r.stop()));
 }
 
-function positiveInt(name: string, raw: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`);
-  return n;
-}
 
 export const processCommand: Command = {
   summary: 'run stream processors (warehouse sink, live recommender) until stopped',
   help: HELP,
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        'group-prefix': { type: 'string', default: 'buddies' },
-        strategy: { type: 'string', default: 'buddies' },
-        k: { type: 'string', default: '10' },
-        'refresh-every': { type: 'string', default: '5' },
-        dims: { type: 'string', default: '32' },
-      },
+    const { values, positionals } = parseFlagsAndArgs(argv, {
+      'group-prefix': { type: 'string', default: 'buddies' },
+      strategy: { type: 'string', default: 'buddies' },
+      k: { type: 'string' },
+      'refresh-every': { type: 'string' },
+      dims: { type: 'string' },
     });
     const [which] = positionals;
     if (which !== 'warehouse' && which !== 'recommender') throw new UsageError(which ? `unknown processor '${which}'` : 'missing processor: warehouse or recommender');
     const strategy = values.strategy as RecommendStrategy;
     if (!STRATEGIES.includes(strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}`);
-    const k = positiveInt('k', values.k);
-    const refreshEvery = positiveInt('refresh-every', values['refresh-every']);
-    const dims = positiveInt('dims', values.dims);
+    const k = intFlag('k', values.k, 10);
+    const refreshEvery = intFlag('refresh-every', values['refresh-every'], 5);
+    const dims = intFlag('dims', values.dims, 32);
 
     const cfg = loadConfig();
     const topics = topicNames(cfg.topicPrefix);

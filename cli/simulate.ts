@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { TasteShift } from '../data/simulate/index.js';
 import { createWorldModel, type WorldOptions } from '../data/world.js';
 import { runLiveSimulation, type OnlineMetrics } from '../simulator/index.js';
 import { createAvroSerde, createKafka, createSchemaRegistry, createTypedProducer, topicNames } from '../streams/index.js';
 import { createWarehouseClient } from '../warehouse/index.js';
 import { UsageError, type Command } from './command.js';
+import { intFlag, numberFlag, parseFlags } from './flags.js';
 import { loadConfig } from './config.js';
 
 const HELP = `usage: buddies simulate --world DIR [--users N] [--rate R] [--duration D] [--seed S] [options]
@@ -43,11 +43,6 @@ function shift(raw: string): TasteShift {
   return { from: Number(m[1]), to: Number(m[2]), fraction, atMs: Number(m[4]) * 1000 };
 }
 
-function positive(name: string, raw: string, integer = true): number {
-  const n = Number(raw);
-  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}`);
-  return n;
-}
 
 export function metricsTable(metrics: ReadonlyMap<string, OnlineMetrics>): string {
   const rows = [...metrics].map(([version, m]) => {
@@ -61,23 +56,19 @@ export const simulateCommand: Command = {
   summary: 'simulated users producing live events and reacting to recommendations',
   help: HELP,
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        world: { type: 'string' }, users: { type: 'string', default: '200' }, rate: { type: 'string', default: '200' },
-        duration: { type: 'string', default: '60s' }, seed: { type: 'string', default: '1' }, speed: { type: 'string', default: '1440' },
-        shift: { type: 'string', multiple: true, default: [] },
-      },
+    const values = parseFlags(argv, {
+      world: { type: 'string' }, users: { type: 'string' }, rate: { type: 'string' },
+      duration: { type: 'string', default: '60s' }, seed: { type: 'string' }, speed: { type: 'string' },
+      shift: { type: 'string', multiple: true, default: [] },
     });
     if (!values.world) throw new UsageError('--world DIR is required (a world from buddies generate)');
     const worldFile = join(values.world, 'world.json');
     if (!existsSync(worldFile)) throw new UsageError(`${worldFile} not found: generate a world first (buddies generate --out ${values.world} ...)`);
-    const users = positive('users', values.users);
-    const rate = positive('rate', values.rate);
+    const users = intFlag('users', values.users, 200);
+    const rate = intFlag('rate', values.rate, 200);
     const durationMs = duration(values.duration);
-    const seed = Number(values.seed);
-    if (!Number.isInteger(seed) || seed < 0) throw new UsageError('--seed must be an integer >= 0');
-    const speed = positive('speed', values.speed, false);
+    const seed = intFlag('seed', values.seed, 1, 0);
+    const speed = numberFlag('speed', values.speed, 1440, 1e-6);
     const shifts = values.shift.map(shift);
 
     const { config } = JSON.parse(readFileSync(worldFile, 'utf8')) as { config: WorldOptions };
