@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlaylistWorld, type WorldPlaylist } from '../models/pipeline/index.js';
-import type { AvroTopicKey, FeedbackEvent, InRecord, ListenEvent, OutRecord, ProcessorContext, RecommendationList } from '../streams/index.js';
+import type { AvroTopicKey, FeedbackEvent, InRecord, ListenEvent, OutRecord, ProcessorContext, RecommendationList, UserPairing, UserTasteEmbedding } from '../streams/index.js';
 import { createLiveRecommender } from './recommender.js';
 
 /** 3 genres × 30 playlists of 12 tracks from the genre's 30 tracks; playlist 7 is the most followed. */
@@ -13,17 +13,21 @@ function genreWorld(): WorldPlaylist[] {
   }));
 }
 
-/** The in-memory driver: hands records to a processor and collects what it forwards. */
+/** The in-memory driver: hands records to a processor and collects what it forwards, per topic. */
 function driver() {
   const out: RecommendationList[] = [];
+  const tastes: UserTasteEmbedding[] = [];
+  const pairings: UserPairing[] = [];
   const ctx: ProcessorContext = {
     forward<K extends AvroTopicKey>(topic: K, r: OutRecord<K>) {
-      expect(topic).toBe('recommendations');
-      out.push(r.value as RecommendationList);
+      if (topic === 'recommendations') out.push(r.value as RecommendationList);
+      else if (topic === 'tasteEmbeddings') tastes.push(r.value as UserTasteEmbedding);
+      else if (topic === 'pairings') pairings.push(r.value as UserPairing);
+      else throw new Error(`unexpected output topic ${topic}`);
     },
   };
   const rec = <V>(value: V) => ({ topic: 't', partition: 0, offset: '0', key: null, headers: {}, timestamp: 0, value }) as InRecord<never> & { value: V };
-  return { out, ctx, rec };
+  return { out, tastes, pairings, ctx, rec };
 }
 
 const listen = (user: string, track: string, msPlayed = 200_000): ListenEvent => ({
@@ -34,8 +38,9 @@ describe('live recommender processor', () => {
   it('gives a newcomer popular playlists, then, after a few plays, playlists of their genre from buddies', async () => {
     const world = await buildPlaylistWorld(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
     const live = createLiveRecommender({ world, k: 5, refreshEvery: 4, now: () => 42 });
-    const { out, ctx, rec } = driver();
+    const { out, tastes, pairings, ctx, rec } = driver();
     await live.listens.process(rec(listen('ana', 'unknown')), ctx);
+    expect(tastes).toHaveLength(0); // no embedded track yet: no taste
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ userId: 'ana', coldStart: true, generatedAt: 42 });
     expect(out[0]?.items[0]?.playlistId).toBe('7');
@@ -50,6 +55,13 @@ describe('live recommender processor', () => {
       expect(item.explanation.buddyId).toBe(`o${item.playlistId}`);
       expect(item.explanation.reason).toMatch(/^made by your buddy o\d+, \d+% taste match$/);
     }
+    // the taste (decayed mean of the played tracks, unit length) and the buddies went out with the list
+    const taste = tastes.at(-1) as UserTasteEmbedding;
+    expect(taste).toMatchObject({ userId: 'ana', eventCount: 4, embeddingVersion: 'ppmi-svd-8' });
+    expect(Math.hypot(...taste.vector)).toBeCloseTo(1, 5);
+    const buddies = (pairings.at(-1) as UserPairing).buddies;
+    expect(buddies).toHaveLength(10);
+    expect(buddies.filter((b) => Number(b.userId.slice(1)) % 3 === 2).length).toBeGreaterThanOrEqual(8);
     // nothing shown before is shown again
     const shown = new Set(out[0]?.items.map((i) => i.playlistId));
     expect(personal.items.some((i) => shown.has(i.playlistId))).toBe(false);

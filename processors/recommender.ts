@@ -1,80 +1,118 @@
 import { randomUUID } from 'node:crypto';
+import { vectorOf } from '../models/embeddings/index.js';
 import type { PlaylistWorld } from '../models/pipeline/index.js';
 import type { Recommendation } from '../models/ranking/index.js';
+import { createTasteModel, type FeedbackKind, type TasteModel, type TasteModelOptions, type TasteState } from '../models/taste/index.js';
 import type { FeedbackEvent, ListenEvent, Processor, ProcessorContext, RecommendationList } from '../streams/index.js';
 
 /** How the live recommender chooses: the buddies pipeline, or a baseline to compare online metrics with. */
 export type RecommendStrategy = 'buddies' | 'popular' | 'random';
 
 export interface RecommenderOptions {
-  /** Embeddings, playlist catalogue and owners' tastes, built from the playlists known at start. */
+  /** Embeddings, playlist catalogue, owners' tastes in the pairing index, ranker: built from the playlists known at start. */
   readonly world: PlaylistWorld;
   readonly strategy?: RecommendStrategy;
   /** Playlists per list (default 10). */
   readonly k?: number;
+  /** Buddies per user (default: the world's). */
+  readonly buddies?: number;
   /** Listens between two refreshes of a user's list (default 5); follows and dismissals refresh at once. */
   readonly refreshEvery?: number;
-  /** Recent tracks kept per user (default 200): memory per user is bounded. */
-  readonly historySize?: number;
-  /** A play counts as liked from this share of the track (default 0.5) or 30 s. */
+  /** A play counts as played through from this share of the track (default 0.5) or 30 s; else as a skip. */
   readonly playedThrough?: number;
+  /** The incremental taste model (decay half-life, weights per feedback kind, recent ring, cold-start signal). */
+  readonly taste?: Omit<TasteModelOptions, 'dims'>;
+  /** Playlists remembered per user as shown, followed or dismissed, never recommended again (default 500). */
+  readonly excludedCapacity?: number;
   readonly modelVersion?: string;
   readonly now?: () => number;
   readonly random?: () => number;
 }
 
-/** Per-user state, owned by one recommender instance (never module-level). */
+/** Per-user state, owned by one recommender instance (never module-level); bounded whatever the history. */
 interface UserState {
-  readonly recent: string[];
+  taste: TasteState;
+  /** Insertion-ordered, trimmed to `excludedCapacity` oldest first. */
   readonly excluded: Set<string>;
   sinceRefresh: number;
   lists: number;
 }
 
 export interface LiveRecommender {
-  /** Processor for the listens topic: updates the user's history, refreshes the list every N listens. */
+  /** Processor for the listens topic: folds plays and skips into the user's taste, refreshes the list every N listens. */
   readonly listens: Processor<'listens'>;
-  /** Processor for the feedback topic: follows, dismissals and likes change what is recommended. */
+  /** Processor for the feedback topic: likes, follows, skips and dismissals move the taste; follows and dismissals refresh. */
   readonly feedback: Processor<'feedback'>;
   readonly stats: { readonly users: number; readonly lists: number };
 }
 
 /**
- * The live side of the pipeline: each user's recent listening is their taste query; their buddies (KNN
- * over the owners' tastes) bring candidates; the ranker orders them. Lists go to the recommendations topic
- * in the same transaction as the input offsets.
+ * The live side of the pipeline. Each user's taste is the incremental, decayed taste model of models/taste
+ * (the same code the offline commands use) over the track embeddings; their buddies are its nearest owners in
+ * the pairing index; candidates are the buddies' playlists, ranked by the ranker. Each refresh writes, in the
+ * transaction of the input offsets, the user's taste embedding, their buddies and the recommendation list.
  */
 export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender {
+  const { world } = opts;
   const k = opts.k ?? 10;
+  const nBuddies = opts.buddies ?? world.options.buddies;
   const every = opts.refreshEvery ?? 5;
-  const historySize = opts.historySize ?? 200;
   const through = opts.playedThrough ?? 0.5;
+  const excludedCapacity = opts.excludedCapacity ?? 500;
   const strategy = opts.strategy ?? 'buddies';
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
-  const modelVersion = opts.modelVersion ?? `${strategy}@${opts.world.embeddings.method}-${opts.world.embeddings.dims}`;
+  const embeddingVersion = `${world.embeddings.method}-${world.embeddings.dims}`;
+  const modelVersion = opts.modelVersion ?? `${strategy}@${embeddingVersion}`;
   if (!Number.isInteger(k) || k < 1) throw new RangeError('k must be a positive integer');
   if (!Number.isInteger(every) || every < 1) throw new RangeError('refreshEvery must be a positive integer');
+  if (!Number.isInteger(nBuddies) || nBuddies < 1) throw new RangeError('buddies must be a positive integer');
+  const model: TasteModel = createTasteModel({ minSignal: 3, ...opts.taste, dims: world.embeddings.dims });
   const users = new Map<string, UserState>();
   let lists = 0;
-  const allPlaylists = opts.world.catalog.popular(Number.MAX_SAFE_INTEGER);
+  const allPlaylists = world.catalog.popular(Number.MAX_SAFE_INTEGER);
+  const trackVector = (id: string) => vectorOf(world.embeddings, id);
+  const playlistVector = (id: string) => world.catalog.get(id)?.centroid;
 
-  const stateOf = (user: string): UserState => {
+  const exclude = (s: UserState, playlistId: string) => {
+    s.excluded.delete(playlistId);
+    s.excluded.add(playlistId);
+    for (const old of s.excluded) {
+      if (s.excluded.size <= excludedCapacity) break;
+      s.excluded.delete(old);
+    }
+  };
+
+  const stateOf = (user: string, at: number): UserState => {
     let s = users.get(user);
     if (!s) {
-      const made = opts.world.catalog.madeBy(user);
-      // an owner's own playlists are what they like: their history until they listen live
-      const recent = made.flatMap((id) => opts.world.catalog.get(id)?.tracks ?? []).slice(-historySize);
-      s = { recent, excluded: new Set([...made, ...opts.world.catalog.followedBy(user)]), sinceRefresh: 0, lists: 0 };
+      // an owner likes the tracks of their own playlists: that is their taste until they listen live
+      let taste = model.empty();
+      const made = world.catalog.madeBy(user);
+      for (const id of made) {
+        for (const t of world.catalog.get(id)?.tracks ?? []) taste = model.update(taste, { kind: 'play', itemId: t, vector: trackVector(t), at });
+      }
+      s = { taste, excluded: new Set(), sinceRefresh: 0, lists: 0 };
+      for (const id of [...made, ...world.catalog.followedBy(user)]) exclude(s, id);
       users.set(user, s);
     }
     return s;
   };
 
-  async function choose(user: string, s: UserState): Promise<{ recs: Recommendation[]; coldStart: boolean }> {
+  const fold = (s: UserState, kind: FeedbackKind, itemId: string, vector: Float32Array | undefined, at: number) => {
+    s.taste = model.update(s.taste, { kind, itemId, vector, at });
+  };
+
+  async function choose(user: string, s: UserState): Promise<{ recs: Recommendation[]; buddies: { id: string; score: number }[]; coldStart: boolean; taste: Float32Array | undefined }> {
+    const taste = model.vector(s.taste);
     if (strategy === 'buddies') {
-      const [recs = []] = await opts.world.recommend([{ user, tracks: s.recent, exclude: [...s.excluded] }], k);
-      return { recs, coldStart: recs.every((r) => r.explanation.reason === 'popular') };
+      const buddies = taste ? world.index.query(taste, nBuddies, { exclude: new Set([user]) }) : [];
+      const heard = new Set(model.recentItems(s.taste, ['play', 'like']));
+      const recs = world.ranker.rank({
+        user: { id: user, taste, hasSignal: model.hasSignal(s.taste), heard: (t) => heard.has(t), excluded: s.excluded },
+        buddies, catalog: world.catalog, k,
+      });
+      return { recs, buddies, taste, coldStart: recs.every((r) => r.explanation.reason === 'popular') };
     }
     const pool = allPlaylists.filter((id) => !s.excluded.has(id));
     const picked = strategy === 'popular'
@@ -82,16 +120,25 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
       : Array.from({ length: Math.min(k, pool.length) }, () => pool.splice(Math.floor(random() * pool.length), 1)[0] as string);
     return {
       recs: picked.map((playlistId, i) => ({ playlistId, score: 1 / (i + 1), components: { bpr: 0, familiarity: 0, novelty: 0, buddy: 0, support: 0, popularity: 0 }, explanation: { reason: 'popular', tasteMatch: 0 } })),
-      coldStart: true,
+      buddies: [], taste, coldStart: true,
     };
   }
 
   async function refresh(user: string, s: UserState, ctx: ProcessorContext): Promise<void> {
     s.sinceRefresh = 0;
-    const { recs, coldStart } = await choose(user, s);
+    const at = now();
+    const { recs, buddies, coldStart, taste } = await choose(user, s);
+    if (taste) {
+      ctx.forward('tasteEmbeddings', { key: user, value: {
+        userId: user, vector: Array.from(taste), mass: s.taste.mass, eventCount: s.taste.positives, embeddingVersion, updatedAt: at,
+      } });
+    }
+    if (buddies.length > 0) {
+      ctx.forward('pairings', { key: user, value: { userId: user, buddies: buddies.map((b) => ({ userId: b.id, score: b.score })), modelVersion: `knn-${world.index.kind}@${embeddingVersion}`, updatedAt: at } });
+    }
     if (recs.length === 0) return;
     const list: RecommendationList = {
-      recommendationId: randomUUID(), userId: user, modelVersion, coldStart, generatedAt: now(),
+      recommendationId: randomUUID(), userId: user, modelVersion, coldStart, generatedAt: at,
       items: recs.map((r, i) => ({
         playlistId: r.playlistId, rank: i + 1, score: r.score,
         explanation: {
@@ -103,42 +150,41 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
         },
       })),
     };
-    // shown playlists are not shown again unless the user reacts (a follow or dismissal excludes them anyway)
-    for (const it of list.items) s.excluded.add(it.playlistId);
+    // shown playlists are not shown again (a follow or dismissal would exclude them anyway)
+    for (const it of list.items) exclude(s, it.playlistId);
     s.lists++;
     lists++;
     ctx.forward('recommendations', { key: user, value: list });
   }
 
-  const remember = (s: UserState, track: string) => {
-    s.recent.push(track);
-    if (s.recent.length > historySize) s.recent.splice(0, s.recent.length - historySize);
-  };
-
   return {
     stats: { get users() { return users.size; }, get lists() { return lists; } },
     listens: {
       async process({ value: e }: { value: ListenEvent }, ctx) {
-        const s = stateOf(e.userId);
-        if (e.msPlayed >= 30_000 || e.msPlayed >= through * e.trackDurationMs) remember(s, e.trackId);
+        const s = stateOf(e.userId, e.eventTime);
+        const playedThrough = e.msPlayed >= 30_000 || e.msPlayed >= through * e.trackDurationMs;
+        fold(s, playedThrough ? 'play' : 'skip', e.trackId, trackVector(e.trackId), e.eventTime);
         s.sinceRefresh++;
         if (s.sinceRefresh >= every || s.lists === 0) await refresh(e.userId, s, ctx);
       },
     },
     feedback: {
       async process({ value: e }: { value: FeedbackEvent }, ctx) {
-        const s = stateOf(e.userId);
+        const s = stateOf(e.userId, e.eventTime);
         switch (e.kind) {
           case 'LIKE_TRACK':
-            if (e.trackId) remember(s, e.trackId);
+            if (e.trackId) fold(s, 'like', e.trackId, trackVector(e.trackId), e.eventTime);
             return;
           case 'FOLLOW_PLAYLIST':
           case 'DISMISS':
-            if (e.playlistId) s.excluded.add(e.playlistId);
+            if (!e.playlistId) return;
+            fold(s, e.kind === 'DISMISS' ? 'dismiss' : 'follow', e.playlistId, playlistVector(e.playlistId), e.eventTime);
+            exclude(s, e.playlistId);
             await refresh(e.userId, s, ctx);
             return;
           default:
-            return; // impressions, clicks, skips and unfollows do not change the list by themselves
+            // skips arrive as short listens too; impressions, clicks and unfollows do not move the taste
+            return;
         }
       },
     },

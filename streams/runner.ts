@@ -83,6 +83,14 @@ interface Sink {
   send(topicMessages: TopicMessages[]): Promise<void>;
 }
 
+/** The broker's CONCURRENT_TRANSACTIONS answer (kafkajs may wrap it in a retries-exceeded error). */
+function isConcurrentTransactions(err: unknown): boolean {
+  for (let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined; e; e = (e.cause ?? e.originalError) as typeof e) {
+    if (e.type === 'CONCURRENT_TRANSACTIONS') return true;
+  }
+  return false;
+}
+
 function nextOffset(offset: string): string {
   return (BigInt(offset) + 1n).toString();
 }
@@ -189,7 +197,12 @@ export function createStreamRunner<K extends AvroTopicKey>(opts: RunnerOptions<K
     try {
       const last = await runBatch(payload, { send: async (topicMessages) => { await txn.sendBatch({ topicMessages, acks: -1 }); } });
       if (last !== undefined) {
-        await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(last) }] }] });
+        // AddOffsetsToTxn answers CONCURRENT_TRANSACTIONS while the coordinator still finishes the previous
+        // commit (slow under load); kafkajs does not retry it there, and nothing changed, so retry it here
+        await withRetry(
+          () => txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(last) }] }] }),
+          { retries: 10, initialMs: 100, maxMs: 2000, retriable: isConcurrentTransactions },
+        );
       }
       await txn.commit();
       if (last !== undefined) resolveOffset(last);

@@ -20,7 +20,7 @@ describe('the live loop on the real stack', () => {
   it('simulated users receive recommendation lists, react to them, and every event they write is valid', async () => {
     const world = join(dir, 'world');
     await generateWorld({ users: 150, playlists: 400, seed: 11, out: world, communities: 8 });
-    const bed = await createTestBed(['playlists', 'listens', 'feedback', 'recommendations', 'deadLetters']);
+    const bed = await createTestBed(['playlists', 'listens', 'feedback', 'recommendations', 'tasteEmbeddings', 'pairings', 'deadLetters']);
     const producer = createTypedProducer({ kafka: bed.kafka, serde: bed.serde });
     await producer.connect();
     await importDataset({ kind: 'mpd', path: world, producer, stateFile: join(dir, 'state.json') });
@@ -56,5 +56,11 @@ describe('the live loop on the real stack', () => {
     const kinds = new Set(await Promise.all(fb.map(async (m) => (await bed.serde.decode('feedback', m.value as Buffer)).kind)));
     expect(kinds).toContain('IMPRESSION');
     expect(await readTopicToEnd(bed.kafka, bed.topics.name('deadLetters'))).toHaveLength(0);
+    // the compacted state topics got each refreshed user's taste and buddies
+    const tastes = await readTopicToEnd(bed.kafka, bed.topics.name('tasteEmbeddings'));
+    expect(tastes.length).toBeGreaterThan(0);
+    const taste = await bed.serde.decode('tasteEmbeddings', tastes[0]?.value as Buffer);
+    expect(taste.vector).toHaveLength(16);
+    expect((await readTopicToEnd(bed.kafka, bed.topics.name('pairings'))).length).toBeGreaterThan(0);
   });
 });
