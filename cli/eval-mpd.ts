@@ -1,7 +1,6 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createLoadReport, listMpdSlices, readMpdDir } from '../data/index.js';
 import type { EmbeddingMethod } from '../models/embeddings/index.js';
 import { formatMpdTable, runMpdEval } from '../models/eval/mpd-eval.js';
@@ -10,6 +9,7 @@ import { DEFAULT_RANKING_WEIGHTS, type RankingWeights } from '../models/ranking/
 import { codeVersion, hashFile } from '../models/runs/index.js';
 import { RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor } from './bpr-flags.js';
 import { UsageError, type Command } from './command.js';
+import { parseFlags } from './flags.js';
 
 const NAME = 'buddies eval mpd';
 
@@ -52,35 +52,25 @@ export const evalMpdCommand: Command = {
   summary: 'protocol (a) on MPD playlists: pipeline vs IDF overlap, popularity, random',
   help: HELP,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          playlists: { type: 'string' },
-          queries: { type: 'string' },
-          'min-tracks': { type: 'string' },
-          k: { type: 'string' },
-          seed: { type: 'string' },
-          dims: { type: 'string' },
-          buddies: { type: 'string' },
-          methods: { type: 'string' },
-          'no-ablations': { type: 'boolean' },
-          'w-familiarity': { type: 'string' },
-          'w-novelty': { type: 'string' },
-          'w-buddy': { type: 'string' },
-          'w-support': { type: 'string' },
-          'mmr-lambda': { type: 'string' },
-          out: { type: 'string' },
-          markdown: { type: 'string' },
-          ...RUNS_FLAG,
-        },
-      }));
-    } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
-    }
+    const values = parseFlags(argv, {
+      playlists: { type: 'string' },
+      queries: { type: 'string' },
+      'min-tracks': { type: 'string' },
+      k: { type: 'string' },
+      seed: { type: 'string' },
+      dims: { type: 'string' },
+      buddies: { type: 'string' },
+      methods: { type: 'string' },
+      'no-ablations': { type: 'boolean' },
+      'w-familiarity': { type: 'string' },
+      'w-novelty': { type: 'string' },
+      'w-buddy': { type: 'string' },
+      'w-support': { type: 'string' },
+      'mmr-lambda': { type: 'string' },
+      out: { type: 'string' },
+      markdown: { type: 'string' },
+      ...RUNS_FLAG,
+    });
     if (!values.playlists) throw new UsageError('--playlists is required');
     const methods = (values.methods ?? 'ppmi-svd,sgns').split(',').map((m) => m.trim());
     for (const m of methods) if (m !== 'ppmi-svd' && m !== 'sgns') throw new UsageError(`--methods: unknown method '${m}' (ppmi-svd, sgns)`);

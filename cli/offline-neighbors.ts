@@ -1,9 +1,8 @@
 import { stat, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { createLoadReport, INTERACTION_FORMATS, readInteractions, type InteractionFormat } from '../data/index.js';
 import { computeNeighbors } from '../models/pipeline/index.js';
 import { UsageError, type Command } from './command.js';
-import { intFlag } from './flags.js';
+import { intFlag, parseFlags } from './flags.js';
 
 const NAME = 'buddies offline neighbors';
 
@@ -32,28 +31,18 @@ export const offlineNeighborsCommand: Command = {
   summary: 'K most similar users by taste for every user of an interactions file',
   help: HELP,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          interactions: { type: 'string' },
-          format: { type: 'string' },
-          k: { type: 'string' },
-          out: { type: 'string' },
-          dims: { type: 'string' },
-          method: { type: 'string' },
-          'min-count': { type: 'string' },
-          index: { type: 'string' },
-          threads: { type: 'string' },
-          seed: { type: 'string' },
-        },
-      }));
-    } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
-    }
+    const values = parseFlags(argv, {
+      interactions: { type: 'string' },
+      format: { type: 'string' },
+      k: { type: 'string' },
+      out: { type: 'string' },
+      dims: { type: 'string' },
+      method: { type: 'string' },
+      'min-count': { type: 'string' },
+      index: { type: 'string' },
+      threads: { type: 'string' },
+      seed: { type: 'string' },
+    });
     if (!values.interactions) throw new UsageError('--interactions is required');
     if (!values.out) throw new UsageError('--out is required');
     const format = values.format;

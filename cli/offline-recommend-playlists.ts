@@ -1,12 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { createLoadReport, readMpdDir } from '../data/index.js';
 import { saveEmbeddings } from '../models/embeddings/index.js';
 import { buildPlaylistWorld, worldPlaylistFromMpd, type PipelineQuery, type WorldPlaylist } from '../models/pipeline/index.js';
 import { UsageError, type Command } from './command.js';
-import { intFlag } from './flags.js';
+import { intFlag, parseFlags } from './flags.js';
 
 const NAME = 'buddies offline recommend-playlists';
 
@@ -68,29 +67,19 @@ export const offlineRecommendPlaylistsCommand: Command = {
   summary: 'recommend K playlists to each query user (embeddings, buddies, candidates, ranking)',
   help: HELP,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          playlists: { type: 'string' },
-          queries: { type: 'string' },
-          k: { type: 'string' },
-          out: { type: 'string' },
-          buddies: { type: 'string' },
-          dims: { type: 'string' },
-          method: { type: 'string' },
-          index: { type: 'string' },
-          threads: { type: 'string' },
-          seed: { type: 'string' },
-          'save-embeddings': { type: 'string' },
-        },
-      }));
-    } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
-    }
+    const values = parseFlags(argv, {
+      playlists: { type: 'string' },
+      queries: { type: 'string' },
+      k: { type: 'string' },
+      out: { type: 'string' },
+      buddies: { type: 'string' },
+      dims: { type: 'string' },
+      method: { type: 'string' },
+      index: { type: 'string' },
+      threads: { type: 'string' },
+      seed: { type: 'string' },
+      'save-embeddings': { type: 'string' },
+    });
     if (!values.playlists) throw new UsageError('--playlists is required');
     if (!values.queries) throw new UsageError('--queries is required');
     if (!values.out) throw new UsageError('--out is required');
