@@ -25,6 +25,12 @@ export interface RecommenderOptions {
   /** Playlists remembered per user as shown, followed or dismissed, never recommended again (default 500). */
   readonly excludedCapacity?: number;
   readonly modelVersion?: string;
+  /**
+   * Events older than this (epoch ms) only update the taste; they trigger no list. Default: an hour before
+   * the recommender was created, so a backlog (an import, a long stop) is folded in without a burst of
+   * stale lists.
+   */
+  readonly listsFrom?: number;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -62,6 +68,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
   const strategy = opts.strategy ?? 'buddies';
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
+  const listsFrom = opts.listsFrom ?? now() - 3_600_000;
   const embeddingVersion = `${world.embeddings.method}-${world.embeddings.dims}`;
   const modelVersion = opts.modelVersion ?? `${strategy}@${embeddingVersion}`;
   if (!Number.isInteger(k) || k < 1) throw new RangeError('k must be a positive integer');
@@ -164,6 +171,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
         const s = stateOf(e.userId, e.eventTime);
         const playedThrough = e.msPlayed >= 30_000 || e.msPlayed >= through * e.trackDurationMs;
         fold(s, playedThrough ? 'play' : 'skip', e.trackId, trackVector(e.trackId), e.eventTime);
+        if (e.eventTime < listsFrom) return;
         s.sinceRefresh++;
         if (s.sinceRefresh >= every || s.lists === 0) await refresh(e.userId, s, ctx);
       },
@@ -180,7 +188,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
             if (!e.playlistId) return;
             fold(s, e.kind === 'DISMISS' ? 'dismiss' : 'follow', e.playlistId, playlistVector(e.playlistId), e.eventTime);
             exclude(s, e.playlistId);
-            await refresh(e.userId, s, ctx);
+            if (e.eventTime >= listsFrom) await refresh(e.userId, s, ctx);
             return;
           default:
             // skips arrive as short listens too; impressions, clicks and unfollows do not move the taste
