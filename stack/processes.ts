@@ -6,9 +6,25 @@ import { setTimeout as delay } from 'node:timers/promises';
 /** What `up` records for a process it started, so `down` and `status` act only on what `up` started. */
 export interface PidRecord {
   readonly pid: number;
-  /** A string that must appear in /proc/PID/cmdline: guards against pid reuse after a reboot. */
+  /** A string in the daemon's command line (checked where the start time below is unknown). */
   readonly marker: string;
   readonly startedAt: string;
+  /**
+   * The process's start time in clock ticks since boot (/proc/PID/stat field 22), read right after the
+   * spawn: a pid reused by another process has another start time. Fixed at fork, so unlike the command
+   * line it is right even before the child has exec'd.
+   */
+  readonly procStart?: string;
+}
+
+/** Field 22 of /proc/PID/stat, or undefined (no such process, or no /proc). */
+export function procStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }
 
 export function readPidFile(path: string): PidRecord | undefined {
@@ -30,12 +46,12 @@ export function isAlive(rec: PidRecord | undefined): rec is PidRecord {
     return false;
   }
   try {
-    const cmdline = readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-    if (!cmdline.includes(rec.marker)) return false;
     const stat = readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
-    // field 3 (after the parenthesised name) is the state; Z = zombie, X = dead
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // field 3 is the state (Z zombie, X dead); field 22 the start time
+    if (fields[0] === 'Z' || fields[0] === 'X') return false;
+    if (rec.procStart !== undefined) return fields[19] === rec.procStart;
+    return readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(rec.marker);
   } catch {
     return false; // no /proc entry: gone
   }
@@ -65,7 +81,7 @@ export function startDaemon(opts: StartOptions): PidRecord {
     });
     if (child.pid === undefined) throw new Error(`could not start ${opts.command}`);
     child.unref();
-    const rec: PidRecord = { pid: child.pid, marker: opts.marker, startedAt: new Date().toISOString() };
+    const rec: PidRecord = { pid: child.pid, marker: opts.marker, startedAt: new Date().toISOString(), procStart: procStartTime(child.pid) };
     writeFileSync(opts.pidFile, `${JSON.stringify(rec)}\n`);
     return rec;
   } finally {
