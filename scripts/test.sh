@@ -6,6 +6,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
+  cat <<'USAGE'
+usage: ./scripts/test.sh [vitest arguments]
+
+Installs what is missing (npm ci; JDK, Maven, clickhouse-server through apt; Kafka and Apicurio Registry from
+Maven Central), starts the local stack, creates the topics and the warehouse schema, then runs eslint, the
+type check, and the unit and integration tests (vitest) against the real services. Ends with the line
+'vitest: N passed, N failed'. Extra arguments go to vitest, e.g. `./scripts/test.sh --project unit` or a path.
+The stack stays up afterwards (npm run stack:down stops it).
+USAGE
+  exit 0
+fi
+
 step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
 step "install node packages"
