@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -45,6 +45,8 @@ describe('readInteractions', () => {
         ['SOAPDEY12A81C210A9', 7],
       ]);
       expect(report.records).toBe(2);
+      // progress is measured in bytes of the file as stored (compressed for .gz)
+      expect(report.bytesRead).toBe((await stat(f)).size);
     }
   });
 

@@ -23,8 +23,9 @@ export function parseInteractionLine(line: string): Interaction | string {
   return { user, item, weight };
 }
 
-async function openLines(path: string): Promise<AsyncIterable<string>> {
+async function openLines(path: string, report: LoadReport): Promise<AsyncIterable<string>> {
   const file = createReadStream(path);
+  file.on('data', (chunk) => { report.bytesRead += chunk.length; });
   await new Promise<void>((resolve, reject_) => {
     file.once('open', () => resolve());
     file.once('error', reject_);
@@ -47,7 +48,7 @@ export async function* readInteractions(path: string, format: InteractionFormat,
   report.files += 1;
   let lines: AsyncIterable<string>;
   try {
-    lines = await openLines(path);
+    lines = await openLines(path, report);
   } catch (err) {
     reject(report, path, 0, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
     return;

@@ -134,8 +134,9 @@ function jsonErrorLine(text: string, err: unknown): number {
   return line;
 }
 
-async function readText(path: string): Promise<string> {
+async function readText(path: string, report: LoadReport): Promise<string> {
   const buf = await readFile(path);
+  report.bytesRead += buf.length;
   // gzip magic number rather than the extension, so a mislabelled file still loads
   const raw = buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b ? await gunzipAsync(buf) : buf;
   return raw.toString('utf8');
@@ -150,7 +151,7 @@ export async function* readMpdSlice(path: string, report: LoadReport): AsyncGene
   report.files += 1;
   let text: string;
   try {
-    text = await readText(path);
+    text = await readText(path, report);
   } catch (err) {
     reject(report, path, 0, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
     return;

@@ -48,6 +48,8 @@ export interface LoadReport {
   files: number;
   /** Records accepted and yielded. */
   records: number;
+  /** Bytes read from disk so far (compressed bytes for .gz), for progress against the file sizes. */
+  bytesRead: number;
   /** Every rejected record or file, exactly. */
   rejectedCount: number;
   /** The first {@link MAX_REJECTED_LISTED} rejections. */
@@ -58,7 +60,7 @@ export interface LoadReport {
 export const MAX_REJECTED_LISTED = 1000;
 
 export function createLoadReport(): LoadReport {
-  return { files: 0, records: 0, rejectedCount: 0, rejected: [] };
+  return { files: 0, records: 0, bytesRead: 0, rejectedCount: 0, rejected: [] };
 }
 
 /** Counts a rejection and lists it while the list has room. */

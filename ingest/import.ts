@@ -8,6 +8,9 @@ import { interactionListens, mpdPlaylistEvents, trackRow } from './events.js';
 
 export type ImportKind = 'mpd' | 'triplets' | 'lastfm';
 
+/** Track ids remembered as already in the catalogue (about 100 MB at MPD's URI length). */
+const MAX_REMEMBERED_TRACKS = 1_000_000;
+
 export interface ImportOptions {
   readonly kind: ImportKind;
   /** MPD: a folder of slices (or one slice); triplets/lastfm: the file. */
@@ -138,6 +141,9 @@ export async function importDataset(opts: ImportOptions): Promise<ImportSummary>
       followersOf.set(Number(pid), list);
     });
     const done = new Set(cp.doneFiles);
+    // Catalogue rows already written by this run: popular tracks stand in most slices. Bounded (cleared when
+    // full): a track written again only costs a row that ReplacingMergeTree folds away.
+    const written = new Set<string>();
     for (const [i, file] of slices.entries()) {
       const name = file.slice(root.length + 1);
       if (done.has(name)) {
@@ -150,13 +156,15 @@ export async function importDataset(opts: ImportOptions): Promise<ImportSummary>
         playlists.push(ev.playlist);
         listens.push(...ev.listens);
         follows.push(...ev.follows);
-        for (const t of p.tracks) if (!tracks.has(t.track_uri)) tracks.set(t.track_uri, trackRow(t));
+        for (const t of p.tracks) if (!written.has(t.track_uri) && !tracks.has(t.track_uri)) tracks.set(t.track_uri, trackRow(t));
         if (pending() >= chunk) await flush();
       }
       await flush();
       if (opts.warehouse && tracks.size > 0) {
         await opts.warehouse.insert({ table: 'tracks', values: [...tracks.values()], format: 'JSONEachRow' });
         counts.tracks += tracks.size;
+        if (written.size + tracks.size > MAX_REMEMBERED_TRACKS) written.clear();
+        for (const id of tracks.keys()) written.add(id);
       }
       cp.doneFiles.push(name);
       saveCheckpoint(opts.stateFile, cp);
@@ -165,12 +173,9 @@ export async function importDataset(opts: ImportOptions): Promise<ImportSummary>
   } else {
     const total = statSync(source).size;
     let accepted = 0;
-    let lastReport = Date.now();
-    // progress by bytes read: the reader below does not expose them, so estimate from the line lengths
-    let bytes = 0;
+    let lastReport = 0;
     for await (const row of readInteractions(source, opts.kind, report)) {
       accepted++;
-      bytes += row.user.length + row.item.length + 8;
       if (accepted <= cp.doneRows) {
         skipped++;
         continue;
@@ -183,7 +188,7 @@ export async function importDataset(opts: ImportOptions): Promise<ImportSummary>
         saveCheckpoint(opts.stateFile, cp);
         if (Date.now() - lastReport > 1000) {
           lastReport = Date.now();
-          opts.onProgress?.({ unitsDone: Math.min(bytes, total), unitsTotal: total, unit: 'bytes', counts, events: events(), seconds: seconds() });
+          opts.onProgress?.({ unitsDone: Math.min(report.bytesRead, total), unitsTotal: total, unit: 'bytes', counts, events: events(), seconds: seconds() });
         }
       }
     }
