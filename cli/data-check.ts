@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { datasetStats, findDatasets, type DatasetKind, type DatasetStats } from '../data/index.js';
 import { UsageError, type Command } from './command.js';
+import { createProgressLine } from './progress.js';
 
 const KINDS: readonly DatasetKind[] = ['mpd', 'lastfm', 'triplets'];
 
@@ -72,19 +73,9 @@ export const dataCommand: Command = {
     }
     let rejected = 0;
     for (const ds of found.datasets) {
-      const started = Date.now();
-      let last = 0;
-      const stats = await datasetStats(ds, (d, done, total, records) => {
-        const now = Date.now();
-        if (now - last < 1000 && done !== total) return;
-        last = now;
-        const secs = (now - started) / 1000;
-        const rate = records / Math.max(secs, 1e-3);
-        const eta = done > 0 && total > 1 ? ` ETA ${Math.round((secs / done) * (total - done))}s` : '';
-        const [pre, post] = process.stderr.isTTY ? ['\r', '   '] : ['', '\n'];
-        process.stderr.write(`${pre}${d.label}: file ${done}/${total}, ${fmt(records)} records, ${fmt(Math.round(rate))}/s${eta}${post}`);
-      });
-      if (process.stderr.isTTY) process.stderr.write('\n');
+      const progress = createProgressLine(ds.label, { unit: 'files' });
+      const stats = await datasetStats(ds, (_d, done, total, records) => progress.update(done, total, records));
+      progress.end();
       rejected += stats.report.rejectedCount;
       if (values.json) {
         const { report, ...counts } = stats;

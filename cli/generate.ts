@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { generateWorld, WorldExistsError, WorldOptionsError, type GenerateProgress, type WorldOptions } from '../data/index.js';
 import { UsageError, type Command } from './command.js';
+import { createProgressLine, type ProgressLine } from './progress.js';
 
 const HELP = `usage: buddies generate --users N --playlists N --seed S --out DIR [options]
 
@@ -52,23 +53,17 @@ const NUMERIC: ReadonlyArray<[flag: string, key: keyof WorldOptions]> = [
 ];
 
 function progressPrinter(): (p: GenerateProgress) => void {
-  const started = Date.now();
-  let phaseStart = started;
   let phase = '';
-  let last = 0;
+  let line: ProgressLine | undefined;
   return (p) => {
-    const now = Date.now();
     if (p.phase !== phase) {
+      line?.end();
       phase = p.phase;
-      phaseStart = now;
+      // playlists and plays count the rows they write; users and tracks count themselves
+      line = createProgressLine(p.phase, { countUnit: p.rows > 0 || p.phase === 'playlists' || p.phase === 'plays' ? 'rows' : p.phase });
     }
-    if (now - last < 1000 && p.done !== p.total) return;
-    last = now;
-    const secs = (now - phaseStart) / 1000;
-    const rate = p.done / Math.max(secs, 1e-3);
-    const eta = rate > 0 ? Math.round((p.total - p.done) / rate) : 0;
-    const rows = p.rows > 0 ? `, ${p.rows.toLocaleString('en-US')} rows` : '';
-    process.stderr.write(`${p.phase}: ${p.done.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')}${rows}, ${Math.round(rate).toLocaleString('en-US')}/s, ETA ${eta}s, elapsed ${Math.round((now - started) / 1000)}s\n`);
+    line?.update(p.done, p.total, p.phase === 'playlists' || p.phase === 'plays' ? p.rows : p.done);
+    if (p.done === p.total && p.phase === 'tracks') line?.end();
   };
 }
 
