@@ -8,6 +8,7 @@ import { UsageError } from './command.js';
 export { intFlag, numberFlag, parseFlags, requiredFlag } from './flags.js';
 import { intFlag, numberFlag } from './flags.js';
 import { loadConfig } from './config.js';
+import { warehouseOptions } from './connect.js';
 import { createAutoRunStore } from './run-store.js';
 
 /** Flags shared by the commands that train BPR (train-bpr, recommend-items, eval interactions, tune). */
@@ -112,9 +113,8 @@ export const RUNS_FLAG_HELP = `  --runs FILE          record the run in this JSO
 /** `--runs FILE` names a JSON-lines file; without it runs go to ClickHouse when it answers, else to the default file. */
 export function runStoreFor(path: string | undefined): RunStore {
   if (path !== undefined) return createJsonlRunStore(path);
-  const { clickhouse } = loadConfig();
   return createAutoRunStore({
-    clickhouse: { url: clickhouse.url, database: clickhouse.database, username: clickhouse.username, password: clickhouse.password },
+    clickhouse: warehouseOptions(loadConfig()),
     fallbackFile: DEFAULT_RUNS_FILE,
   });
 }

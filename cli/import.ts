@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { defaultStateFile, importDataset, type ImportKind } from '../ingest/index.js';
-import { createAvroSerde, createKafka, createSchemaRegistry, createTypedProducer, topicNames } from '../streams/index.js';
+import { createTypedProducer } from '../streams/index.js';
 import { createWarehouseClient } from '../warehouse/index.js';
 import { UsageError, type Command } from './command.js';
 import { intFlag, parseFlagsAndArgs } from './flags.js';
 import { loadConfig } from './config.js';
+import { connectStreams, warehouseOptions } from './connect.js';
 import { createProgressLine, formatCount, formatSeconds } from './progress.js';
 
 const HELP = `usage: buddies import <mpd|triplets|lastfm> PATH [options]
@@ -51,11 +52,9 @@ export const importCommand: Command = {
     const chunk = intFlag('chunk', values.chunk, 5000);
 
     const cfg = loadConfig();
-    const topics = topicNames(cfg.topicPrefix);
-    const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: `${cfg.clientId}-import` });
-    const serde = await createAvroSerde({ registry: createSchemaRegistry(cfg.registry.url), topics, schemasDir: join(cfg.rootDir, 'schemas'), keys: ['playlists', 'listens', 'feedback'] });
+    const { kafka, serde } = await connectStreams(cfg, { role: 'import', keys: ['playlists', 'listens', 'feedback'] });
     const producer = createTypedProducer({ kafka, serde });
-    const warehouse = values['no-catalogue'] ? undefined : createWarehouseClient({ url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password });
+    const warehouse = values['no-catalogue'] ? undefined : createWarehouseClient(warehouseOptions(cfg));
     const progress = createProgressLine(`import ${kind}`, { countUnit: 'events' });
     await producer.connect();
     try {

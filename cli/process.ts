@@ -1,14 +1,14 @@
-import { join } from 'node:path';
 import { buildPlaylistWorld } from '../models/pipeline/index.js';
 import { createLiveRecommender, createWarehouseSink, foldPlaylists, worldPlaylists, type RecommendStrategy, type SinkTopic } from '../processors/index.js';
 import {
-  createAvroSerde, createKafka, createSchemaRegistry, createStreamRunner, readTopicSnapshot, stopOnSignals, topicNames,
+  createStreamRunner, readTopicSnapshot, stopOnSignals,
   type PlaylistEvent, type Stoppable, type StreamRunner,
 } from '../streams/index.js';
 import { createWarehouseClient } from '../warehouse/index.js';
 import { UsageError, type Command } from './command.js';
 import { intFlag, parseFlagsAndArgs } from './flags.js';
 import { loadConfig } from './config.js';
+import { connectStreams, warehouseOptions } from './connect.js';
 
 const HELP = `usage: buddies process <warehouse|recommender> [options]
 
@@ -73,16 +73,14 @@ export const processCommand: Command = {
     const dismissWeight = negativeWeight('dismiss-weight', values['dismiss-weight'], -0.3);
 
     const cfg = loadConfig();
-    const topics = topicNames(cfg.topicPrefix);
-    const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: `${cfg.clientId}-${which}` });
-    const serde = await createAvroSerde({ registry: createSchemaRegistry(cfg.registry.url), topics, schemasDir: join(cfg.rootDir, 'schemas') });
+    const { kafka, serde, topics } = await connectStreams(cfg, { role: which });
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const prefix = values['group-prefix'];
     const stoppables: Stoppable[] = [];
     let runners: StreamRunner[];
 
     if (which === 'warehouse') {
-      const client = createWarehouseClient({ url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password });
+      const client = createWarehouseClient(warehouseOptions(cfg));
       runners = SINK_TOPICS.map((topic) => createStreamRunner({
         kafka, serde, input: topic, groupId: `${prefix}.warehouse.${topic}`, guarantee: 'at-least-once', partitionsConcurrently: 3, processor: createWarehouseSink(topic, client), log,
       }));

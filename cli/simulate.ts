@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import type { TasteShift } from '../data/simulate/index.js';
 import { createWorldModel, type WorldOptions } from '../data/world.js';
 import { runLiveSimulation, type OnlineMetrics } from '../simulator/index.js';
-import { createAvroSerde, createKafka, createSchemaRegistry, createTypedProducer, topicNames } from '../streams/index.js';
+import { createTypedProducer } from '../streams/index.js';
 import { createWarehouseClient } from '../warehouse/index.js';
 import { UsageError, type Command } from './command.js';
 import { intFlag, numberFlag, parseFlags } from './flags.js';
 import { loadConfig } from './config.js';
+import { connectStreams, warehouseOptions } from './connect.js';
 
 const HELP = `usage: buddies simulate --world DIR [--users N] [--rate R] [--duration D] [--seed S] [options]
 
@@ -74,9 +75,7 @@ export const simulateCommand: Command = {
     const { config } = JSON.parse(readFileSync(worldFile, 'utf8')) as { config: WorldOptions };
     const model = createWorldModel(config);
     const cfg = loadConfig();
-    const topics = topicNames(cfg.topicPrefix);
-    const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: `${cfg.clientId}-simulate` });
-    const serde = await createAvroSerde({ registry: createSchemaRegistry(cfg.registry.url), topics, schemasDir: join(cfg.rootDir, 'schemas'), keys: ['listens', 'feedback', 'playlists', 'recommendations'] });
+    const { kafka, serde } = await connectStreams(cfg, { role: 'simulate', keys: ['listens', 'feedback', 'playlists', 'recommendations'] });
     const producer = createTypedProducer({ kafka, serde });
     await producer.connect();
     let lastLog = 0;
@@ -99,7 +98,7 @@ export const simulateCommand: Command = {
 };
 
 async function recordMetrics(cfg: ReturnType<typeof loadConfig>, metrics: ReadonlyMap<string, OnlineMetrics>): Promise<void> {
-  const client = createWarehouseClient({ url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password });
+  const client = createWarehouseClient(warehouseOptions(cfg));
   const ts = Math.floor(Date.now() / 1000);
   const rows = [...metrics].flatMap(([version, m]) => {
     const labels = JSON.stringify({ model_version: version, source: 'simulate' });

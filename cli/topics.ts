@@ -1,8 +1,8 @@
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { TOPICS, TOPIC_KEYS, createAvroSerde, createKafka, createSchemaRegistry, ensureTopics, topicNames } from '../streams/index.js';
+import { TOPICS, TOPIC_KEYS, ensureTopics, topicNames } from '../streams/index.js';
 import { UsageError, type Command } from './command.js';
 import { loadConfig } from './config.js';
+import { connectStreams } from './connect.js';
+import { parseFlagsAndArgs } from './flags.js';
 
 const HELP = `usage: buddies topics <ensure|list> [--prefix P]
 
@@ -17,7 +17,7 @@ export const topicsCommand: Command = {
   summary: 'create the Kafka topics and register the Avro schemas (idempotent)',
   help: HELP,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { prefix: { type: 'string' } } });
+    const { values, positionals } = parseFlagsAndArgs(argv, { prefix: { type: 'string' } });
     const cfg = loadConfig();
     const names = topicNames(values.prefix ?? cfg.topicPrefix);
     const [action] = positionals;
@@ -30,11 +30,11 @@ export const topicsCommand: Command = {
       return 0;
     }
     if (action !== 'ensure') throw new UsageError(action ? `unknown action '${action}'` : 'missing action: ensure or list');
-    const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: cfg.clientId });
+    // connecting registers every value schema (BACKWARD, idempotent)
+    const { kafka, serde } = await connectStreams(cfg, { role: 'topics', prefix: names.prefix });
     const res = await ensureTopics(kafka, names);
     process.stdout.write(`topics: ${res.created.length} created, ${res.existing.length} already there\n`);
     for (const t of res.created) process.stdout.write(`  created ${t}\n`);
-    const serde = await createAvroSerde({ registry: createSchemaRegistry(cfg.registry.url), topics: names, schemasDir: join(cfg.rootDir, 'schemas') });
     for (const [k, id] of serde.schemaIds) process.stdout.write(`  schema ${names.subject(k)} id ${id}\n`);
     return 0;
   },

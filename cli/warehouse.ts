@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { migrateWarehouse } from '../warehouse/index.js';
 import { UsageError, type Command } from './command.js';
 import { loadConfig } from './config.js';
+import { warehouseOptions } from './connect.js';
 
 const HELP = `usage: buddies warehouse migrate
 
@@ -16,7 +17,7 @@ export const warehouseCommand: Command = {
     const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
     if (positionals[0] !== 'migrate') throw new UsageError(positionals[0] ? `unknown action '${positionals[0]}'` : 'missing action: migrate');
     const cfg = loadConfig();
-    const res = await migrateWarehouse({ url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password });
+    const res = await migrateWarehouse(warehouseOptions(cfg));
     process.stdout.write(`warehouse ${cfg.clickhouse.database}: ${res.applied.length} migration(s) applied${res.applied.length ? ` (${res.applied.join(', ')})` : ''}, ${res.alreadyApplied.length} already there\n`);
     return 0;
   },

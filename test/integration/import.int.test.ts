@@ -6,12 +6,15 @@ import { generateWorld } from '../../data/generate.js';
 import { importDataset } from '../../ingest/index.js';
 import { createWarehouseSink, type SinkTopic } from '../../processors/index.js';
 import { createStreamRunner, createTypedProducer } from '../../streams/index.js';
-import { createWarehouseClient, migrateWarehouse, type WarehouseOptions } from '../../warehouse/index.js';
 import { waitFor } from '../helpers/kafka.js';
-import { createTestBed, randomId } from '../helpers/services.js';
+import { createTestBed } from '../helpers/services.js';
+import { createTestWarehouse, dropTestWarehouses } from '../helpers/warehouse.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'buddies-import-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await dropTestWarehouses();
+});
 
 // Issue 3: importing a generated world runs end to end, and a second run changes no counts in ClickHouse.
 describe('buddies import into the live stack', () => {
@@ -19,9 +22,7 @@ describe('buddies import into the live stack', () => {
     const world = join(dir, 'world');
     const gen = await generateWorld({ users: 100, playlists: 300, seed: 7, out: world });
     const bed = await createTestBed(['playlists', 'listens', 'feedback', 'deadLetters']);
-    const opts: WarehouseOptions = { url: bed.cfg.clickhouse.url, database: `test_${randomId()}` };
-    await migrateWarehouse(opts);
-    const client = createWarehouseClient(opts);
+    const { client } = await createTestWarehouse();
     const producer = createTypedProducer({ kafka: bed.kafka, serde: bed.serde });
     await producer.connect();
     const stateFile = join(dir, 'state.json');
@@ -53,6 +54,5 @@ describe('buddies import into the live stack', () => {
     // a fresh group reads the topics from the start: every event now twice in Kafka, once in the warehouse
     expect(await drain('second', 2 * first.events)).toEqual(afterFirst);
     await producer.disconnect();
-    await client.close();
   });
 });

@@ -1,27 +1,17 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWarehouseSink } from '../../processors/index.js';
 import { createStreamRunner, createTypedProducer } from '../../streams/index.js';
-import { createWarehouseClient, migrateWarehouse, type WarehouseOptions } from '../../warehouse/index.js';
 import { waitFor } from '../helpers/kafka.js';
 import { SAMPLES } from '../helpers/samples.js';
-import { createTestBed, randomId } from '../helpers/services.js';
+import { createTestBed } from '../helpers/services.js';
+import { createTestWarehouse, dropTestWarehouses } from '../helpers/warehouse.js';
 
 describe('warehouse sink processor', () => {
-  const dbs: string[] = [];
-  afterAll(async () => {
-    const { loadConfig } = await import('../../cli/config.js');
-    const cfg = loadConfig();
-    const admin = createWarehouseClient({ url: cfg.clickhouse.url, database: 'default' });
-    for (const db of dbs) await admin.command({ query: `DROP DATABASE IF EXISTS ${db}` });
-    await admin.close();
-  });
+  afterAll(dropTestWarehouses);
 
   it('lands listens and playlists in ClickHouse, and a full replay changes no counts', async () => {
     const bed = await createTestBed(['listens', 'playlists', 'deadLetters']);
-    const opts: WarehouseOptions = { url: bed.cfg.clickhouse.url, database: `test_${randomId()}` };
-    dbs.push(opts.database);
-    await migrateWarehouse(opts);
-    const client = createWarehouseClient(opts);
+    const { client } = await createTestWarehouse();
 
     const producer = createTypedProducer({ kafka: bed.kafka, serde: bed.serde });
     await producer.connect();
@@ -49,6 +39,5 @@ describe('warehouse sink processor', () => {
       expect(await count("SELECT max(followers) AS n FROM playlists FINAL WHERE playlist_id = 'p1'")).toBe(40);
       expect(await count("SELECT count() AS n FROM playlist_tracks FINAL WHERE playlist_id = 'p1'")).toBe(4);
     }
-    await client.close();
   });
 });

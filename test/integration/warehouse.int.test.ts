@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../cli/config.js';
-import { createWarehouseClient, migrateWarehouse, MIGRATIONS, type WarehouseOptions } from '../../warehouse/index.js';
-import { randomId } from '../helpers/services.js';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { migrateWarehouse, MIGRATIONS, type WarehouseOptions } from '../../warehouse/index.js';
+import { createTestWarehouse, dropTestWarehouses } from '../helpers/warehouse.js';
 
 describe('the ClickHouse warehouse schema', () => {
-  const cfg = loadConfig();
-  const opts: WarehouseOptions = { url: cfg.clickhouse.url, database: `test_${randomId()}`, username: cfg.clickhouse.username, password: cfg.clickhouse.password };
-  const admin = createWarehouseClient(opts, 'default');
-  beforeAll(async () => { await migrateWarehouse(opts); });
-  afterAll(async () => {
-    await admin.command({ query: `DROP DATABASE IF EXISTS ${opts.database}` });
-    await admin.close();
-  });
+  let opts: WarehouseOptions;
+  let db: ClickHouseClient;
+  beforeAll(async () => { ({ opts, client: db } = await createTestWarehouse()); });
+  afterAll(dropTestWarehouses);
 
   it('migrates once: a second run applies nothing', async () => {
     const again = await migrateWarehouse(opts);
@@ -20,7 +16,6 @@ describe('the ClickHouse warehouse schema', () => {
   });
 
   it('stores events with JSONEachRow and counts a re-imported event once', async () => {
-    const db = createWarehouseClient(opts);
     const row = { event_id: 'e1', user_id: 'u1', track_id: 't1', playlist_id: 'p1', source: 'ORGANIC_PLAYLIST', ms_played: 1000, track_duration_ms: 2000, recommendation_id: '', event_time: 1_795_900_000 };
     await db.insert({ table: 'listen_events', values: [row, { ...row, event_id: 'e2' }], format: 'JSONEachRow' });
     await db.insert({ table: 'listen_events', values: [row], format: 'JSONEachRow' }); // the same event imported again
@@ -28,6 +23,5 @@ describe('the ClickHouse warehouse schema', () => {
     expect(Number(count?.n)).toBe(2);
     const [first] = await (await db.query({ query: "SELECT toUnixTimestamp(event_time) AS t, toString(event_date) AS d FROM listen_events WHERE event_id = 'e1' LIMIT 1", format: 'JSONEachRow' })).json<{ t: number; d: string }>();
     expect(first).toEqual({ t: 1_795_900_000, d: '2026-11-28' });
-    await db.close();
   });
 });
