@@ -11,10 +11,11 @@ import { createClient } from '@clickhouse/client';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../cli/config.js';
+import { connectStreams, warehouseOptions } from '../cli/connect.js';
 import { generateWorld } from '../data/generate.js';
 import { importDataset, type ImportSummary } from '../ingest/index.js';
 import { createWarehouseSink, type SinkTopic } from '../processors/index.js';
-import { createAvroSerde, createKafka, createSchemaRegistry, createStreamRunner, createTypedProducer, ensureTopics, topicNames } from '../streams/index.js';
+import { createStreamRunner, createTypedProducer, ensureTopics } from '../streams/index.js';
 import { createWarehouseClient, migrateWarehouse } from '../warehouse/index.js';
 
 const { values } = parseArgs({ options: {
@@ -36,14 +37,12 @@ if (!existsSync(join(dir, 'world.json'))) {
   await generateWorld({ users, playlists, seed: Number(values.seed), out: dir });
 }
 const run = `bench${Date.now().toString(36)}`;
-const topics = topicNames(`${run}.`);
-const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: run });
+const { kafka, serde, topics } = await connectStreams(cfg, { role: run, prefix: `${run}.`, keys: ['playlists', 'listens', 'feedback'] });
 const keys = ['playlists', 'listens', 'feedback', 'deadLetters'] as const;
 await ensureTopics(kafka, topics, keys);
-const serde = await createAvroSerde({ registry: createSchemaRegistry(cfg.registry.url), topics, schemasDir: join(cfg.rootDir, 'schemas'), keys: ['playlists', 'listens', 'feedback'] });
 const database = `${run}`;
-await migrateWarehouse({ url: cfg.clickhouse.url, database });
-const client = createWarehouseClient({ url: cfg.clickhouse.url, database });
+await migrateWarehouse(warehouseOptions(cfg, database));
+const client = createWarehouseClient(warehouseOptions(cfg, database));
 const producer = createTypedProducer({ kafka, serde });
 await producer.connect();
 const stateFile = `/tmp/${run}-state.json`;
@@ -119,7 +118,7 @@ Counts unchanged by the second import: **${same ? 'yes' : 'NO'}**.
 writeFileSync(values.out, md);
 process.stdout.write(md);
 // clean up after the results are safe: dropping a database of millions of rows can outlast a request timeout
-const admin = createClient({ url: cfg.clickhouse.url, request_timeout: 600_000 });
+const admin = createClient({ ...warehouseOptions(cfg, 'default'), request_timeout: 600_000 });
 await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch((err: unknown) => log(`could not drop ${database}: ${String(err)}`));
 await admin.close();
 const kadmin = kafka.admin();
