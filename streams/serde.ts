@@ -120,7 +120,6 @@ export async function createAvroSerde(opts: SerdeOptions): Promise<AvroSerde> {
       } catch (err) {
         throw new DecodeError(`undecodable Avro for ${type.name ?? key} (schema id ${id}): ${errorMessage(err)}`, {}, { cause: err });
       }
-      if (!type.isValid(value)) throw new ValidationError(`decoded value is not a valid ${type.name ?? key}`);
       return value as TopicValues[typeof key];
     },
   };
