@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { createFactorHolder } from './holder.js';
 import type { InteractionMatrix } from '../interactions.js';
-import { initFactors, recommendFromFactors, similarFromFactors } from './factors.js';
+import { initFactors } from './factors.js';
 import { bprKernel } from './kernel.js';
 import { createSimdMemory, instantiateSimd, simdSupported, type SimdOps, type WasmMemory, type WasmModule } from './simd.js';
-import { loadFactors, saveFactors } from './store.js';
+import { saveFactors } from './store.js';
 import { resolveBprOptions, type BprFactors, type BprModel, type BprOptions, type EpochReport, type FitOptions, type FitReport } from './types.js';
 
 const WORKER_SOURCE = `
@@ -134,25 +135,21 @@ async function startPool(f: BprFactors, train: InteractionMatrix, o: BprOptions,
  */
 export function createCpuBpr(options: Partial<BprOptions> = {}): BprModel {
   const o = resolveBprOptions(options);
-  let state: BprFactors | undefined;
+  const factors = createFactorHolder(o, () => model.backend);
   let kernel = 'js';
-  const need = (): BprFactors => {
-    if (!state) throw new Error('BPR model is not fitted: call fit() or load() first');
-    return state;
-  };
   const model: BprModel = {
     options: o,
     get backend() {
       return kernel === 'wasm-simd' ? 'cpu-wasm-simd' : 'cpu-js';
     },
     get model() {
-      return need();
+      return factors.need();
     },
     async fit(train: InteractionMatrix, fit: FitOptions = {}): Promise<FitReport> {
       const started = performance.now();
       const mem = allocate(o.simd, train, o.threads);
       const f = initFactors(train, o, fit.warmStart, mem.alloc);
-      state = f;
+      factors.set(f);
       const wasm = mem.wasm();
       kernel = wasm ? 'wasm-simd' : 'js';
       const stats = wasm ? wasm.stats : new Float64Array(new SharedArrayBuffer(32 * o.threads));
@@ -197,18 +194,7 @@ export function createCpuBpr(options: Partial<BprOptions> = {}): BprModel {
       }
       return { backend: model.backend, epochs, seconds: (performance.now() - started) / 1000 };
     },
-    recommend: (user, k, exclude) => recommendFromFactors(need(), [user], k, exclude)[0]!,
-    recommendMany: (users, k, exclude) => recommendFromFactors(need(), users, k, exclude),
-    similarItems: (item, k) => similarFromFactors(need(), item, k),
-    save: (dir, extra) => saveFactors(need(), dir, o, model.backend, extra),
-    async load(dir) {
-      const loaded = await loadFactors(dir);
-      state = loaded.factors;
-      return loaded.manifest;
-    },
-    dispose() {
-      state = undefined;
-    },
+    ...factors.serving,
   };
   return model;
 }

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
+import { createFactorHolder } from './holder.js';
 import type { InteractionMatrix } from '../interactions.js';
-import { initFactors, recommendFromFactors, similarFromFactors } from './factors.js';
+import { initFactors } from './factors.js';
 import { epochSeed } from './cpu.js';
 import { createTripleSampler } from './sampler.js';
-import { loadFactors, saveFactors } from './store.js';
+import { saveFactors } from './store.js';
 import { resolveBprOptions, type BprFactors, type BprModel, type BprOptions, type EpochReport, type FitOptions, type FitReport } from './types.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
@@ -87,18 +88,14 @@ export function createTfjsBpr(options: Partial<TfjsBprOptions> = {}): BprModel {
   const o = resolveBprOptions(options);
   const choice = options.tfBackend ?? 'auto';
   let backend = `tfjs(${choice})`;
-  let state: BprFactors | undefined;
-  const need = (): BprFactors => {
-    if (!state) throw new Error('BPR model is not fitted: call fit() or load() first');
-    return state;
-  };
+  const factors = createFactorHolder(o, () => model.backend);
   const model: BprModel = {
     options: o,
     get backend() {
       return backend;
     },
     get model() {
-      return need();
+      return factors.need();
     },
     async fit(train: InteractionMatrix, fit: FitOptions = {}): Promise<FitReport> {
       const started = performance.now();
@@ -170,7 +167,7 @@ export function createTfjsBpr(options: Partial<TfjsBprOptions> = {}): BprModel {
             await saveFactors(sync(), join(fit.checkpoint.dir, `epoch-${String(e + 1).padStart(4, '0')}`), o, backend, { epoch: e + 1, checkpoint: true });
           }
         }
-        state = sync();
+        factors.set(sync());
       } finally {
         U.dispose();
         V.dispose();
@@ -178,18 +175,7 @@ export function createTfjsBpr(options: Partial<TfjsBprOptions> = {}): BprModel {
       }
       return { backend, epochs, seconds: (performance.now() - started) / 1000 };
     },
-    recommend: (user, k, exclude) => recommendFromFactors(need(), [user], k, exclude)[0]!,
-    recommendMany: (users, k, exclude) => recommendFromFactors(need(), users, k, exclude),
-    similarItems: (item, k) => similarFromFactors(need(), item, k),
-    save: (dir, extra) => saveFactors(need(), dir, o, backend, extra),
-    async load(dir) {
-      const r = await loadFactors(dir);
-      state = r.factors;
-      return r.manifest;
-    },
-    dispose() {
-      state = undefined;
-    },
+    ...factors.serving,
   };
   return model;
 }
