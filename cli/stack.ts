@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { formatStatus, stackDown, stackServices, stackStatus, stackUp, type ServiceName } from '../stack/index.js';
+import { APICURIO_VERSION, KAFKA_VERSION, formatStatus, stackDown, stackServices, stackStatus, stackUp, type ServiceName } from '../stack/index.js';
 import { UsageError, type Command } from './command.js';
 import { loadConfig } from './config.js';
 
 const HELP = `usage: buddies stack <up|down|status|logs|setup> [service...] [options]
 
-Runs the local stack: Apache Kafka ${'3.9'} (KRaft, single node), Apicurio Registry (Confluent API at
+Runs the local stack: Apache Kafka ${KAFKA_VERSION} (KRaft, single node), Apicurio Registry ${APICURIO_VERSION} (Confluent API at
 /apis/ccompat/v7) and ClickHouse, with data, logs and pid files under .stack/ (BUDDIES_STACK_DIR).
 Services named by KAFKA_BROKERS, SCHEMA_REGISTRY_URL or CLICKHOUSE_URL are external: checked, never started.
 

@@ -77,7 +77,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
   const model: TasteModel = createTasteModel({ minSignal: 3, ...opts.taste, dims: world.embeddings.dims });
   const users = new Map<string, UserState>();
   let lists = 0;
-  const allPlaylists = world.catalog.popular(Number.MAX_SAFE_INTEGER);
+  let allPlaylists: readonly string[] | undefined; // baselines only, listed on first use
   const trackVector = (id: string) => vectorOf(world.embeddings, id);
   const playlistVector = (id: string) => world.catalog.get(id)?.centroid;
 
@@ -121,6 +121,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
       });
       return { recs, buddies, taste, coldStart: recs.every((r) => r.explanation.reason === 'popular') };
     }
+    allPlaylists ??= world.catalog.popular(Number.MAX_SAFE_INTEGER);
     const pool = allPlaylists.filter((id) => !s.excluded.has(id));
     const picked = strategy === 'popular'
       ? pool.slice(0, k)

@@ -111,10 +111,6 @@ export function kafkaApiVersionsOk(broker: string): Promise<boolean> {
   });
 }
 
-function javaCommand(): string {
-  return 'java';
-}
-
 export function kafkaService(cfg: BuddiesConfig): ServiceDef {
   const p = stackPaths(cfg);
   const props = join(p.kafkaHome, 'server.properties');
@@ -176,11 +172,11 @@ export function kafkaService(cfg: BuddiesConfig): ServiceDef {
         // First start: format the log dir. The wrapper script runs the formatter then execs the broker,
         // so a single pid covers both and a failure shows in the same log.
         const clusterId = randomBytes(16).toString('base64url');
-        const fmt = [javaCommand(), ...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props].map(shq).join(' ');
-        const run = [javaCommand(), ...jvm, 'kafka.Kafka', props].map(shq).join(' ');
+        const fmt = ['java', ...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props].map(shq).join(' ');
+        const run = ['java', ...jvm, 'kafka.Kafka', props].map(shq).join(' ');
         return { command: 'bash', args: ['-c', `${fmt} && exec ${run}`], logFile: this.logFile, pidFile: this.pidFile, marker: props };
       }
-      return { command: javaCommand(), args: [...jvm, 'kafka.Kafka', props], logFile: this.logFile, pidFile: this.pidFile, marker: props };
+      return { command: 'java', args: [...jvm, 'kafka.Kafka', props], logFile: this.logFile, pidFile: this.pidFile, marker: props };
     },
     health: () => kafkaApiVersionsOk(cfg.kafka.brokers[0] ?? `127.0.0.1:${port}`),
   };
@@ -202,7 +198,7 @@ export function registryService(cfg: BuddiesConfig): ServiceDef {
     },
     launch() {
       return {
-        command: javaCommand(),
+        command: 'java',
         args: [`-Xmx${cfg.registry.heap}`, '-XX:+UseSerialGC', '-Djava.awt.headless=true', '-jar', p.registryJar],
         cwd: p.registryHome,
         env: {
