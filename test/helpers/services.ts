@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { loadConfig, type BuddiesConfig } from '../../cli/config.js';
+import { connectStreams } from '../../cli/connect.js';
 import {
-  createAvroSerde, createKafka, createSchemaRegistry, ensureTopics, topicNames, type AvroSerde, type AvroTopicKey, type TopicKey, type TopicNames,
+  createSchemaRegistry, ensureTopics, type AvroSerde, type AvroTopicKey, type TopicKey, type TopicNames,
 } from '../../streams/index.js';
 
 /** Everything an integration test needs, on a fresh random topic prefix of its own. */
@@ -26,12 +27,12 @@ export function randomId(): string {
 /** Creates this test's topics (fresh prefix) and registers their schemas in the real registry. */
 export async function createTestBed(keys: readonly TopicKey[]): Promise<TestBed> {
   const cfg = loadConfig();
-  const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: `test-${randomId()}` });
-  const registry = createSchemaRegistry(cfg.registry.url);
-  const topics = topicNames(`test-${randomId()}.`);
-  await ensureTopics(kafka, topics, keys);
-  const schemasDir = join(cfg.rootDir, 'schemas');
+  const id = randomId();
   const avroKeys = keys.filter((k): k is AvroTopicKey => k !== 'deadLetters');
-  const serde = await createAvroSerde({ registry, topics, schemasDir, keys: avroKeys });
-  return { cfg, kafka, registry, topics, serde, schemasDir, unique: (label) => `${topics.prefix}${label}-${randomId()}` };
+  const { kafka, serde, topics } = await connectStreams(cfg, { role: `test-${id}`, prefix: `test-${id}.`, keys: avroKeys });
+  await ensureTopics(kafka, topics, keys);
+  return {
+    cfg, kafka, topics, serde, schemasDir: join(cfg.rootDir, 'schemas'), registry: createSchemaRegistry(cfg.registry.url),
+    unique: (label) => `${topics.prefix}${label}-${randomId()}`,
+  };
 }
