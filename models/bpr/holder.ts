@@ -1,7 +1,6 @@
-import type { InteractionMatrix } from '../interactions.js';
 import { recommendFromFactors, similarFromFactors } from './factors.js';
 import { loadFactors, saveFactors } from './store.js';
-import type { BprFactors, BprManifest, BprOptions, ManifestExtra, Ranked } from './types.js';
+import type { BprFactors, BprModel, BprOptions } from './types.js';
 
 /**
  * The half of every {@link BprModel} that does not train: it holds the factors and serves, saves and loads
@@ -11,14 +10,7 @@ export interface FactorHolder {
   /** The factors; throws before `fit` or `load`. */
   need(): BprFactors;
   set(factors: BprFactors | undefined): void;
-  readonly serving: {
-    recommend(user: number, k: number, exclude?: InteractionMatrix): Ranked;
-    recommendMany(users: ArrayLike<number>, k: number, exclude?: InteractionMatrix): Ranked[];
-    similarItems(item: number, k: number): Ranked;
-    save(dir: string, extra?: ManifestExtra): Promise<BprManifest>;
-    load(dir: string): Promise<BprManifest>;
-    dispose(): void;
-  };
+  readonly serving: Pick<BprModel, 'recommend' | 'recommendMany' | 'similarItems' | 'save' | 'load' | 'dispose'>;
 }
 
 export function createFactorHolder(options: BprOptions, backend: () => string): FactorHolder {
