@@ -1,5 +1,6 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
+import { withRetry } from './retry.js';
 
 export type SnapshotMessage = KafkaMessage & { readonly partition: number };
 
@@ -11,7 +12,8 @@ export type SnapshotMessage = KafkaMessage & { readonly partition: number };
 export async function readTopicSnapshot(kafka: Kafka, topic: string, opts: { readUncommitted?: boolean; timeoutMs?: number } = {}): Promise<SnapshotMessage[]> {
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  // a topic created a moment ago may still answer NOT_LEADER while its leader settles: retriable, so retry
+  const ends = await withRetry(() => admin.fetchTopicOffsets(topic), { retries: 8, initialMs: 100, maxMs: 2000 }).finally(() => admin.disconnect());
   const want = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
   if (want.size === 0) return [];
   const reached = new Map<number, bigint>();

@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { readTopicSnapshot, type SnapshotMessage } from '../../streams/index.js';
+import { readTopicSnapshot, withRetry, type SnapshotMessage } from '../../streams/index.js';
 
 export type ReadMessage = SnapshotMessage;
 
@@ -20,8 +20,8 @@ export async function groupCaughtUp(kafka: Kafka, groupId: string, topic: string
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const ends = await withRetry(() => admin.fetchTopicOffsets(topic));
+    const [committed] = await withRetry(() => admin.fetchOffsets({ groupId, topics: [topic] }));
     const byPartition = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
     return ends.every((e) => BigInt(e.high) === BigInt(e.low) || (byPartition.get(e.partition) ?? -1n) >= BigInt(e.high));
   } finally {
