@@ -24,7 +24,7 @@ stopped and a finished one is a no-op. Idempotent: event ids and times derive fr
 
 options:
   --max-plays N   plays generated per triplet/Last.fm row, at most (default 20)
-  --state FILE    checkpoint file (default: .stack/import/<kind>-<path>.json)
+  --state FILE    checkpoint file (default: .stack/import/<topic prefix>/<kind>-<path>.json)
   --restart       ignore the checkpoint and import everything again
   --no-catalogue  do not write the track catalogue to ClickHouse
   --chunk N       records per Kafka send (default 5000)
@@ -60,7 +60,8 @@ export const importCommand: Command = {
     try {
       const s = await importDataset({
         kind: kind as ImportKind, path, producer, warehouse, chunk, maxPlaysPerRow: maxPlays, restart: values.restart,
-        stateFile: values.state ?? defaultStateFile(join(cfg.stackDir, 'import'), kind as ImportKind, path),
+        // checkpoints are per destination: the same files imported under another topic prefix start afresh
+        stateFile: values.state ?? defaultStateFile(join(cfg.stackDir, 'import', cfg.topicPrefix.replace(/[^A-Za-z0-9._-]+/g, '_') || 'default'), kind as ImportKind, path),
         onProgress: (p) => progress.update(p.unitsDone, p.unitsTotal, p.events, p.unit === 'slices' ? `${p.unitsDone} slices` : undefined),
       });
       progress.end(`${formatCount(s.events)} events in ${formatSeconds(s.seconds)} (${formatCount(Math.round(s.eventsPerSecond))} events/s): `

@@ -47,13 +47,19 @@ buddies() { node bin/buddies.js "$@"; }
 step "install"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; else npm run --silent build; fi
 
-step "local stack"
+# Each world gets its own topics and database: generated worlds reuse playlist and user ids, so two
+# worlds in the same topics would overwrite each other's playlists.
+name="u$users-p$playlists-s$seed"
+export BUDDIES_TOPIC_PREFIX="${BUDDIES_TOPIC_PREFIX-demo-$name.}"
+export CLICKHOUSE_DATABASE="${CLICKHOUSE_DATABASE:-buddies_demo_${name//-/_}}"
+
+step "local stack (topics $BUDDIES_TOPIC_PREFIX*, database $CLICKHOUSE_DATABASE)"
 buddies stack up
 buddies topics ensure >/dev/null
 buddies warehouse migrate
 
 stack_dir=${BUDDIES_STACK_DIR:-.stack}
-world="$stack_dir/demo/world-u$users-p$playlists-s$seed"
+world="$stack_dir/demo/world-$name"
 step "world: $world"
 if [ ! -f "$world/world.json" ]; then
   buddies generate --users "$users" --playlists "$playlists" --seed "$seed" --out "$world"
@@ -95,9 +101,9 @@ for strategy in "${list[@]}"; do
   kill -TERM "$rec"; wait "$rec" || true
 done
 
-step "what landed in ClickHouse (database ${CLICKHOUSE_DATABASE:-buddies})"
+step "what landed in ClickHouse (database $CLICKHOUSE_DATABASE)"
 ch_url=${CLICKHOUSE_URL:-http://127.0.0.1:${BUDDIES_CLICKHOUSE_HTTP_PORT:-8123}}
-query() { curl -sS --fail "$ch_url/?database=${CLICKHOUSE_DATABASE:-buddies}" --data-binary "$1 FORMAT PrettyCompactMonoBlock"; }
+query() { curl -sS --fail "$ch_url/?database=$CLICKHOUSE_DATABASE" --data-binary "$1 FORMAT PrettyCompactMonoBlock"; }
 query "SELECT 'listen_events' AS table, count() AS rows FROM listen_events UNION ALL SELECT 'feedback_events', count() FROM feedback_events UNION ALL SELECT 'playlists', count() FROM playlists UNION ALL SELECT 'recommendations', count() FROM recommendations"
 echo "online metrics per model version (from the warehouse):"
 query "SELECT model_version, countIf(kind = 'IMPRESSION') AS impressions, round(countIf(kind = 'CLICK') / impressions, 3) AS ctr, round(countIf(kind = 'FOLLOW_PLAYLIST') / impressions, 3) AS follow_rate, round(countIf(kind = 'DISMISS') / impressions, 3) AS dismiss_rate FROM feedback_events ANY INNER JOIN (SELECT recommendation_id, any(model_version) AS model_version FROM recommendations GROUP BY recommendation_id) USING recommendation_id GROUP BY model_version ORDER BY model_version"
