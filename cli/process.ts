@@ -1,5 +1,5 @@
 import { buildPlaylistWorld } from '../models/pipeline/index.js';
-import { createLiveRecommender, createWarehouseSink, foldPlaylists, worldPlaylists, type RecommendStrategy, type SinkTopic } from '../processors/index.js';
+import { createLiveRecommender, createWarehouseSink, foldPlaylists, SINK_TOPICS, worldPlaylists, type RecommendStrategy } from '../processors/index.js';
 import {
   createStreamRunner, readTopicSnapshot, stopOnSignals,
   type PlaylistEvent, type Stoppable, type StreamRunner,
@@ -32,7 +32,6 @@ options:
                        in the simulated demo: README, The main job)
 `;
 
-const SINK_TOPICS: readonly SinkTopic[] = ['listens', 'feedback', 'playlists', 'recommendations'];
 const STRATEGIES: readonly RecommendStrategy[] = ['buddies', 'popular', 'random'];
 
 /** A taste weight that pushes away: a number ≤ 0 (give it as --flag=-0.2). */

@@ -54,6 +54,9 @@ export const ROW_MAPPERS = {
 
 export type SinkTopic = keyof typeof ROW_MAPPERS;
 
+/** The topics the warehouse sink reads. */
+export const SINK_TOPICS = Object.keys(ROW_MAPPERS) as SinkTopic[];
+
 /**
  * Writes a topic's records to ClickHouse: rows are buffered per batch and inserted (JSONEachRow) when the
  * runner flushes, before the offsets commit. Replays after a crash insert the same rows again, which the

@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { withRetry } from './retry.js';
 import { TOPICS, TOPIC_KEYS, type TopicKey, type TopicNames } from './topics.js';
 
 export interface EnsureResult {
@@ -36,6 +37,29 @@ export async function ensureTopics(kafka: Kafka, topics: TopicNames, keys: reado
       created: missing.map((k) => topics.name(k)),
       existing: keys.filter((k) => existing.has(topics.name(k))).map((k) => topics.name(k)),
     };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Records of `topic` that group `groupId` has not committed yet (all of them when it has committed
+ * nothing). Retries retriable lookups: a new topic may answer NOT_LEADER for a moment.
+ */
+export async function groupLag(kafka: Kafka, groupId: string, topic: string): Promise<bigint> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await withRetry(() => admin.fetchTopicOffsets(topic));
+    const [committed] = await withRetry(() => admin.fetchOffsets({ groupId, topics: [topic] }));
+    const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    let lag = 0n;
+    for (const e of ends) {
+      const from = at.get(e.partition) ?? -1n;
+      const start = from < 0n ? BigInt(e.low) : from; // -1: nothing committed yet
+      if (BigInt(e.high) > start) lag += BigInt(e.high) - start;
+    }
+    return lag;
   } finally {
     await admin.disconnect();
   }

@@ -7,7 +7,7 @@ export type {
 } from './records.js';
 export { createKafka } from './kafka.js';
 export type { KafkaOptions } from './kafka.js';
-export { ensureTopics } from './admin.js';
+export { ensureTopics, groupLag } from './admin.js';
 export type { EnsureResult } from './admin.js';
 export { createAvroSerde, createSchemaRegistry, readTopicSchema } from './serde.js';
 export type { AvroSerde, SerdeOptions } from './serde.js';

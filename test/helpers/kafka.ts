@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { readTopicSnapshot, withRetry, type SnapshotMessage } from '../../streams/index.js';
+import { groupLag, readTopicSnapshot, type SnapshotMessage } from '../../streams/index.js';
 
 export type ReadMessage = SnapshotMessage;
 
@@ -17,14 +17,5 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, what:
 
 /** True when group `groupId` has committed the end offset of every partition of `topic`. */
 export async function groupCaughtUp(kafka: Kafka, groupId: string, topic: string): Promise<boolean> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const ends = await withRetry(() => admin.fetchTopicOffsets(topic));
-    const [committed] = await withRetry(() => admin.fetchOffsets({ groupId, topics: [topic] }));
-    const byPartition = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-    return ends.every((e) => BigInt(e.high) === BigInt(e.low) || (byPartition.get(e.partition) ?? -1n) >= BigInt(e.high));
-  } finally {
-    await admin.disconnect();
-  }
+  return (await groupLag(kafka, groupId, topic)) === 0n;
 }
