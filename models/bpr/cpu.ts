@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker.js';
+import type { BprWorkerData, BprWorkerShared, BprWorkerStep } from './cpu-worker.js';
 import { createFactorHolder } from './holder.js';
 import type { InteractionMatrix } from '../interactions.js';
 import { initFactors } from './factors.js';
@@ -7,27 +8,6 @@ import { bprKernel } from './kernel.js';
 import { createSimdMemory, instantiateSimd, simdSupported, type SimdOps, type WasmMemory, type WasmModule } from './simd.js';
 import { saveFactors } from './store.js';
 import { resolveBprOptions, type BprFactors, type BprModel, type BprOptions, type EpochReport, type FitOptions, type FitReport } from './types.js';
-
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const bprKernel = ${bprKernel.toString()};
-const w = workerData;
-let step;
-if (w.module) {
-  const ex = new WebAssembly.Instance(w.module, { env: { mem: w.memory, exp: Math.exp, log1p: Math.log1p } }).exports;
-  step = (m) => ex.run(m.samples, m.seed, w.nnz, w.nItems, m.lr, m.reg, w.negMode, w.verify, w.uB, w.vB, w.userOfB, w.indptrB, w.indicesB,
-    w.stride, w.nf, w.bias, w.slot * 32);
-} else {
-  const U = new Float32Array(w.U, w.uOffset, w.uLength), V = new Float32Array(w.V, w.vOffset, w.vLength);
-  const userOf = new Int32Array(w.userOf), indptr = new Int32Array(w.indptr), indices = new Int32Array(w.indices);
-  const stats = new Float64Array(w.stats, w.slot * 32, 4);
-  step = (m) => bprKernel(U, V, w.stride, w.nf, w.bias, userOf, indptr, indices, w.nItems, m.samples, m.seed, m.lr, m.reg, w.negMode, w.verify, stats);
-}
-parentPort.on('message', (m) => {
-  step(m);
-  parentPort.postMessage('done');
-});
-`;
 
 /**
  * One shared WebAssembly memory holding everything the SIMD loop touches: per-thread statistics (4 f64 each) at
@@ -97,7 +77,7 @@ async function startPool(f: BprFactors, train: InteractionMatrix, o: BprOptions,
     stride: f.stride, nf: f.factors, bias: f.itemBias ? 1 : 0, nnz: train.nnz, nItems: train.items.ids.length,
     negMode: o.negatives === 'uniform' ? 0 : 1, verify: o.verifyNegatives ? 1 : 0,
   };
-  const data = wasm
+  const data: BprWorkerShared = wasm
     ? { ...common, module: wasm.module, memory: wasm.memory, uB: wasm.uB, vB: wasm.vB, userOfB: wasm.userOfB, indptrB: wasm.indptrB, indicesB: wasm.indicesB }
     : {
         ...common,
@@ -105,7 +85,7 @@ async function startPool(f: BprFactors, train: InteractionMatrix, o: BprOptions,
         V: f.itemFactors.buffer, vOffset: f.itemFactors.byteOffset, vLength: f.itemFactors.length,
         userOf: shareInt32(train.userOf).buffer, indptr: shareInt32(train.indptr).buffer, indices: shareInt32(train.indices).buffer, stats: stats.buffer,
       };
-  const workers = Array.from({ length: o.threads }, (_, slot) => new Worker(WORKER_SOURCE, { eval: true, workerData: { ...data, slot } }));
+  const workers = Array.from({ length: o.threads }, (_, slot) => startWorker<BprWorkerData>(import.meta.url, './cpu-worker', { ...data, slot }));
   const per = Math.ceil(train.nnz / o.threads);
   return {
     run: (epoch) =>
@@ -119,7 +99,8 @@ async function startPool(f: BprFactors, train: InteractionMatrix, o: BprOptions,
                 w.off('error', onError);
                 resolve();
               });
-              w.postMessage({ samples: Math.min(per, train.nnz - t * per), seed: epochSeed(o.seed, epoch, t), lr: o.learningRate, reg: o.regularization });
+              const step: BprWorkerStep = { samples: Math.min(per, train.nnz - t * per), seed: epochSeed(o.seed, epoch, t), lr: o.learningRate, reg: o.regularization };
+              w.postMessage(step);
             }),
         ),
       ).then(() => undefined),

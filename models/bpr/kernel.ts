@@ -8,7 +8,7 @@
  * users (never updated) and the item bias for items. No allocation; randomness is mulberry32 seeded by `seed`.
  * `stats` receives [correct, skipped, lossSum, lossCount] (added to).
  *
- * Self-contained on purpose: its source text is also run inside worker threads (hogwild over shared memory).
+ * Self-contained and allocation-free: the worker threads (cpu-worker.ts) run it over shared memory (hogwild).
  * `run` in simd.ts is the same loop in WebAssembly (f32x4 arithmetic), used by default; this one is `simd: false`.
  */
 export function bprKernel(

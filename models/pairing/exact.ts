@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker.js';
+import type { TopKWorkerData } from './exact-worker.js';
 import { topKBlocked } from './kernel.js';
 import { checkK, checkVector, type Neighbor, type PairingIndex } from './pairing.js';
 
@@ -12,15 +13,6 @@ export interface ExactIndexOptions {
   /** Batches smaller than this run in the calling thread (default 256). */
   readonly minParallelQueries?: number;
 }
-
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const topKBlocked = ${topKBlocked.toString()};
-const w = workerData;
-topKBlocked(new Float32Array(w.data), new Uint8Array(w.alive), w.n, w.d, new Float32Array(w.queries), new Int32Array(w.skip),
-  w.qStart, w.qEnd, w.k, new Int32Array(w.outIdx), new Float32Array(w.outScore));
-parentPort.postMessage('done');
-`;
 
 /** Exact cosine top-K by blocked brute force over unit vectors in one Float32Array. */
 export function createExactIndex(options: ExactIndexOptions): PairingIndex {
@@ -127,12 +119,12 @@ export function createExactIndex(options: ExactIndexOptions): PairingIndex {
         const per = Math.ceil(m / nThreads);
         await Promise.all(
           Array.from({ length: nThreads }, (_, t) => {
-            const workerData = {
+            const workerData: TopKWorkerData = {
               data: data.buffer, alive: alive.buffer, n: rows, d: dims, queries: qs.buffer, skip: skip.buffer,
               qStart: t * per, qEnd: Math.min(m, (t + 1) * per), k: kk, outIdx: outIdx.buffer, outScore: outScore.buffer,
             };
             return new Promise<void>((resolve, reject) => {
-              const w = new Worker(WORKER_SOURCE, { eval: true, workerData });
+              const w = startWorker<TopKWorkerData>(import.meta.url, './exact-worker', workerData);
               w.once('message', () => resolve());
               w.once('error', reject);
               w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`exact top-k worker exited with ${code}`))));

@@ -3,7 +3,7 @@
  * `n` rows of `data` (n × d), writes the k best row indices and scores per query into outIdx/outScore
  * (row-major m × k, best first, -1 padding). Rows with `alive[r] === 0` and row `skip[q]` are ignored.
  *
- * Self-contained on purpose: its source text is also run inside worker threads.
+ * Self-contained: the worker threads of the exact index (exact-worker.ts) run it over shared memory.
  */
 export function topKBlocked(
   data: Float32Array,
