@@ -5,6 +5,8 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin bin
 COPY cli cli
+COPY config config
+COPY runs runs
 COPY stack stack
 COPY streams streams
 COPY warehouse warehouse
@@ -13,7 +15,6 @@ COPY simulator simulator
 COPY processors processors
 COPY models models
 COPY data data
-COPY bench bench
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:22-bookworm-slim

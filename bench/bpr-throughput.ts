@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLoadReport, readInteractions } from '../data/index.js';
 import { createCpuBpr, type BprFactors } from '../models/bpr/index.js';
-import { createRng } from '../models/embeddings/index.js';
+import { createRng } from '../models/random.js';
 import { buildInteractionMatrix, hasInteraction, type InteractionMatrix } from '../models/interactions.js';
 
 const { values } = parseArgs({

@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createRng } from '../models/embeddings/index.js';
+import { createRng } from '../models/random.js';
 import { createExactIndex, createHnswIndex } from '../models/pairing/index.js';
 
 const { values } = parseArgs({

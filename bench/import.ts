@@ -10,13 +10,12 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { createClient } from '@clickhouse/client';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../cli/config.js';
-import { connectStreams, warehouseOptions } from '../cli/connect.js';
 import { generateWorld } from '../data/generate.js';
 import { importDataset, type ImportSummary } from '../ingest/index.js';
 import { createWarehouseSink, type SinkTopic } from '../processors/index.js';
-import { createStreamRunner, createTypedProducer, ensureTopics } from '../streams/index.js';
-import { createWarehouseClient, migrateWarehouse } from '../warehouse/index.js';
+import { connectStreams, createStreamRunner, createTypedProducer, ensureTopics } from '../streams/index.js';
+import { testConfig } from '../test/helpers/config.js';
+import { createWarehouseClient, migrateWarehouse, warehouseOptions } from '../warehouse/index.js';
 
 const { values } = parseArgs({ options: {
   playlists: { type: 'string', default: '100000' }, users: { type: 'string', default: '20000' }, seed: { type: 'string', default: '1' },
@@ -29,7 +28,7 @@ if (values.help) {
 const playlists = Number(values.playlists);
 const users = Number(values.users);
 const dir = values.dir ?? `/tmp/buddies-world-${playlists}-${users}-${values.seed}`;
-const cfg = loadConfig();
+const cfg = testConfig();
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 if (!existsSync(join(dir, 'world.json'))) {

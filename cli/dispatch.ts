@@ -39,7 +39,7 @@ Exit: 0 ok, 1 failure (e.g. unreadable input), 2 usage.
     summary: opts.summary,
     help,
     handlesHelp: true,
-    async run(argv) {
+    async run(argv, ctx) {
       const [name, ...rest] = argv;
       if (name === undefined) throw new UsageError(`expected a ${opts.noun}: ${names()}`);
       if (name === '--help' || name === '-h' || name === 'help') {
@@ -54,7 +54,7 @@ Exit: 0 ok, 1 failure (e.g. unreadable input), 2 usage.
         return 0;
       }
       try {
-        return await command.run(rest);
+        return await command.run(rest, ctx);
       } catch (err) {
         if (err instanceof UsageError) throw new UsageError(`${name}: ${err.message}`);
         throw err;

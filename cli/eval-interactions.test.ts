@@ -2,12 +2,16 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createRng } from '../models/embeddings/index.js';
-import { createJsonlRunStore } from '../models/runs/index.js';
+import { createRng } from '../models/random.js';
+import { createJsonlRunStore } from '../runs/index.js';
 import { UsageError } from './command.js';
 import { evalCommand } from './eval.js';
 import { runsCommand } from './runs.js';
-import { sampleConfig, SEARCH_SPACE, tuneCommand } from './tune.js';
+import { sampleConfig, SEARCH_SPACE } from '../models/eval/index.js';
+import { tuneCommand } from './tune.js';
+import { loadConfig } from '../config/index.js';
+
+const ctx = { config: loadConfig({}), verbose: false };
 
 let dir: string;
 let data: string;
@@ -40,7 +44,7 @@ describe('buddies eval interactions', () => {
     const out = join(dir, 'eval.json');
     const md = join(dir, 'eval.md');
     const cap = captureStdout();
-    const code = await evalCommand.run(['interactions', '--interactions', data, '--format', 'lastfm', '--k', '5', '--factors', '8', '--epochs', '40', '--lr', '0.1', '--threads', '1', '--backend', 'cpu', '--out', out, '--markdown', md, '--runs', runs]);
+    const code = await evalCommand.run(['interactions', '--interactions', data, '--format', 'lastfm', '--k', '5', '--factors', '8', '--epochs', '40', '--lr', '0.1', '--threads', '1', '--backend', 'cpu', '--out', out, '--markdown', md, '--runs', runs], ctx);
     cap.restore();
     expect(code).toBe(0);
     expect(cap.text()).toMatch(/popularity[\s\S]*random[\s\S]*bpr \(cpu-wasm-simd\)/);
@@ -54,9 +58,9 @@ describe('buddies eval interactions', () => {
   });
 
   it('rejects unknown protocols and bad flags; a missing file exits 1', async () => {
-    await expect(evalCommand.run(['nope'])).rejects.toThrow(UsageError);
-    await expect(evalCommand.run(['interactions', '--interactions', data, '--format', 'lastfm', '--holdout', '1'])).rejects.toThrow(/interactions: --holdout/);
-    expect(await evalCommand.run(['interactions', '--interactions', join(dir, 'none'), '--format', 'lastfm'])).toBe(1);
+    await expect(evalCommand.run(['nope'], ctx)).rejects.toThrow(UsageError);
+    await expect(evalCommand.run(['interactions', '--interactions', data, '--format', 'lastfm', '--holdout', '1'], ctx)).rejects.toThrow(/interactions: --holdout/);
+    await expect(evalCommand.run(['interactions', '--interactions', join(dir, 'none'), '--format', 'lastfm'], ctx)).rejects.toThrow(/none: no such file/);
   });
 });
 
@@ -66,15 +70,15 @@ describe('buddies runs', () => {
     const a = await store.record({ kind: 'train', startedAt: 'x', params: { factors: 32 }, metrics: { trainAuc: 0.8 }, dataHash: 'h' });
     const b = await store.record({ kind: 'train', startedAt: 'y', params: { factors: 64 }, metrics: { trainAuc: 0.9 }, dataHash: 'h' });
     const cap = captureStdout();
-    expect(await runsCommand.run(['list', '--runs', runs, '--kind', 'train'])).toBe(0);
-    expect(await runsCommand.run(['show', a.id, '--runs', runs])).toBe(0);
-    expect(await runsCommand.run(['compare', a.id, b.id, '--runs', runs])).toBe(0);
+    expect(await runsCommand.run(['list', '--runs', runs, '--kind', 'train'], ctx)).toBe(0);
+    expect(await runsCommand.run(['show', a.id, '--runs', runs], ctx)).toBe(0);
+    expect(await runsCommand.run(['compare', a.id, b.id, '--runs', runs], ctx)).toBe(0);
     cap.restore();
     expect(cap.text()).toContain(a.id);
     expect(cap.text()).toMatch(/factors\s+32\s+64\s+\(\+32\)/);
     expect(cap.text()).toMatch(/trainAuc\s+0\.80000\s+0\.90000\s+\(\+0\.1/);
-    expect(await runsCommand.run(['show', 'zzz', '--runs', runs])).toBe(1);
-    await expect(runsCommand.run(['compare', a.id, '--runs', runs])).rejects.toThrow(UsageError);
+    expect(await runsCommand.run(['show', 'zzz', '--runs', runs], ctx)).toBe(1);
+    await expect(runsCommand.run(['compare', a.id, '--runs', runs], ctx)).rejects.toThrow(UsageError);
   });
 });
 
@@ -93,7 +97,7 @@ describe('buddies tune', () => {
   it('runs trials, reports the best configuration and records it', async () => {
     const out = join(dir, 'tune.json');
     const cap = captureStdout();
-    expect(await tuneCommand.run(['--interactions', data, '--format', 'lastfm', '--trials', '2', '--k', '5', '--out', out, '--runs', runs])).toBe(0);
+    expect(await tuneCommand.run(['--interactions', data, '--format', 'lastfm', '--trials', '2', '--k', '5', '--out', out, '--runs', runs], ctx)).toBe(0);
     cap.restore();
     const json = JSON.parse(await readFile(out, 'utf8'));
     expect(json.trials).toHaveLength(2);

@@ -2,12 +2,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createBpr } from '../models/bpr/index.js';
 import { bprRecommender, formatResultTable, runInteractionsProtocol, type ProtocolResult } from '../models/eval/index.js';
-import { codeVersion, hashFile } from '../models/runs/index.js';
-import {
-  BPR_FLAGS, BPR_FLAGS_HELP, bprOptionsFromFlags, epochLogger, formatFlag, InputError, intFlag, loadMatrix, numberFlag, parseFlags, requiredFlag,
-  RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor, withInputErrors,
-} from './bpr-flags.js';
-import { UsageError, type Command } from './command.js';
+import { loadInteractionMatrix, resolveInteractionFile } from '../data/index.js';
+import { codeVersion, hashFile, recordRun } from '../runs/index.js';
+import { BPR_FLAGS, BPR_FLAGS_HELP, bprOptionsFromFlags, epochLogger, formatFlag } from './bpr-flags.js';
+import { InputError, UsageError, type Command } from './command.js';
+import { intFlag, numberFlag, parseFlags, requiredFlag } from './flags.js';
+import { RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor } from './run-flags.js';
 
 const NAME = 'buddies eval interactions';
 
@@ -51,61 +51,60 @@ export function markdownTable(r: ProtocolResult, title: string, notes: readonly 
 export const evalInteractionsCommand: Command = {
   summary: 'protocol (b) on an interactions file: BPR vs popularity and random',
   help: HELP,
-  run: (argv) =>
-    withInputErrors(NAME, async () => {
-      const v = parseFlags(argv, {
-        interactions: { type: 'string' }, format: { type: 'string' }, holdout: { type: 'string' }, 'split-seed': { type: 'string' },
-        k: { type: 'string' }, out: { type: 'string' }, markdown: { type: 'string' }, ...BPR_FLAGS, ...RUNS_FLAG,
-      });
-      const log = (m: string): void => void process.stderr.write(`[eval] ${m}\n`);
-      const path = requiredFlag('interactions', v.interactions);
-      const format = formatFlag(v.format);
-      const holdout = numberFlag('holdout', v.holdout, 0.2, Number.MIN_VALUE);
-      if (holdout >= 1) throw new UsageError(`--holdout must be below 1, got '${v.holdout}'`);
-      const splitSeed = intFlag('split-seed', v['split-seed'], 42, -(2 ** 31));
-      const ks = (v.k ?? '10,20').split(',').map((s) => intFlag('k', s.trim(), undefined));
-      const out = v.out ?? 'runs/eval-interactions.json';
-      const opts = bprOptionsFromFlags(v, log);
-      const startedAt = new Date().toISOString();
-      const [m, dataHash, version] = await Promise.all([loadMatrix(path, format, log), hashFile(path), codeVersion()]);
-      let backend = '';
-      const result = await runInteractionsProtocol(m, {
-        holdout,
-        seed: splitSeed,
-        ks,
-        methods: async (train) => {
-          const model = await createBpr(opts);
-          await model.fit(train, { onEpoch: epochLogger('eval bpr', model.options.epochs) });
-          backend = model.backend;
-          return [bprRecommender(model, train, `bpr (${model.backend})`)];
-        },
-      });
-      process.stdout.write(`${formatResultTable(result)}\n`);
-      const { log: _log, ...params } = opts;
-      const json = { ...result, data: { path, format, hash: dataHash }, params, backend, codeVersion: version ?? null, startedAt };
-      try {
-        await mkdir(dirname(resolve(out)), { recursive: true });
-        await writeFile(out, `${JSON.stringify(json, null, 2)}\n`);
-        if (v.markdown) {
-          const notes = [
-            `Data: \`${path}\` (${format}, sha256 ${dataHash}): ${result.users} users × ${result.items} items; train ${result.trainInteractions}, held out ${result.testInteractions} (${result.testUsers} test users).`,
-            `Protocol (b): seeded ${holdout * 100}% holdout per user (split seed ${splitSeed}); full ranking, training items excluded.`,
-            `BPR: ${JSON.stringify(params)}; backend ${backend}; code ${version ?? 'unknown'}.`,
-            `Command: \`buddies eval interactions ${argv.join(' ')}\``,
-          ];
-          await mkdir(dirname(resolve(v.markdown)), { recursive: true });
-          await writeFile(v.markdown, markdownTable(result, `Protocol (b) on ${format}`, notes));
-        }
-      } catch (err) {
-        throw new InputError(`cannot write results: ${err instanceof Error ? err.message : String(err)}`);
+  async run(argv, ctx) {
+    const v = parseFlags(argv, {
+      interactions: { type: 'string' }, format: { type: 'string' }, holdout: { type: 'string' }, 'split-seed': { type: 'string' },
+      k: { type: 'string' }, out: { type: 'string' }, markdown: { type: 'string' }, ...BPR_FLAGS, ...RUNS_FLAG,
+    });
+    const log = (m: string): void => void process.stderr.write(`[eval] ${m}\n`);
+    const path = requiredFlag('interactions', v.interactions);
+    const format = formatFlag(v.format);
+    const holdout = numberFlag('holdout', v.holdout, 0.2, Number.MIN_VALUE);
+    if (holdout >= 1) throw new UsageError(`--holdout must be below 1, got '${v.holdout}'`);
+    const splitSeed = intFlag('split-seed', v['split-seed'], 42, -(2 ** 31));
+    const ks = (v.k ?? '10,20').split(',').map((s) => intFlag('k', s.trim(), undefined));
+    const out = v.out ?? 'runs/eval-interactions.json';
+    const opts = bprOptionsFromFlags(v, log);
+    const startedAt = new Date().toISOString();
+    const [m, dataHash, version] = await Promise.all([loadInteractionMatrix(path, format, log), resolveInteractionFile(path, format).then(hashFile), codeVersion()]);
+    let backend = '';
+    const result = await runInteractionsProtocol(m, {
+      holdout,
+      seed: splitSeed,
+      ks,
+      methods: async (train) => {
+        const model = await createBpr(opts);
+        await model.fit(train, { onEpoch: epochLogger('eval bpr', model.options.epochs) });
+        backend = model.backend;
+        return [bprRecommender(model, train, `bpr (${model.backend})`)];
+      },
+    });
+    process.stdout.write(`${formatResultTable(result)}\n`);
+    const { log: _log, ...params } = opts;
+    const json = { ...result, data: { path, format, hash: dataHash }, params, backend, codeVersion: version ?? null, startedAt };
+    try {
+      await mkdir(dirname(resolve(out)), { recursive: true });
+      await writeFile(out, `${JSON.stringify(json, null, 2)}\n`);
+      if (v.markdown) {
+        const notes = [
+          `Data: \`${path}\` (${format}, sha256 ${dataHash}): ${result.users} users × ${result.items} items; train ${result.trainInteractions}, held out ${result.testInteractions} (${result.testUsers} test users).`,
+          `Protocol (b): seeded ${holdout * 100}% holdout per user (split seed ${splitSeed}); full ranking, training items excluded.`,
+          `BPR: ${JSON.stringify(params)}; backend ${backend}; code ${version ?? 'unknown'}.`,
+          `Command: \`buddies eval interactions ${argv.join(' ')}\``,
+        ];
+        await mkdir(dirname(resolve(v.markdown)), { recursive: true });
+        await writeFile(v.markdown, markdownTable(result, `Protocol (b) on ${format}`, notes));
       }
-      const bpr = result.methods.find((x) => x.name.startsWith('bpr'));
-      const run = await runStoreFor(v.runs).record({
-        kind: 'eval', command: `eval interactions ${argv.join(' ')}`, startedAt, seconds: (Date.now() - Date.parse(startedAt)) / 1000,
-        params: { ...params, protocol: 'interactions-holdout', holdout, splitSeed, ks }, metrics: Object.fromEntries(result.methods.flatMap((x) => Object.entries(x.metrics).map(([k, val]) => [`${x.name.split(' ')[0]}.${k}`, val]))),
-        dataHash, dataPath: path, artifact: resolve(out), backend, ...(version ? { codeVersion: version } : {}),
-      });
-      log(`results in ${out}; run ${run.id}${bpr ? `; BPR ndcg@${ks[0]} ${bpr.metrics[`ndcg@${ks[0]}`]?.toFixed(4)}` : ''}`);
-      return 0;
-    }),
+    } catch (err) {
+      throw new InputError(`cannot write results: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const bpr = result.methods.find((x) => x.name.startsWith('bpr'));
+    const run = await recordRun(runStoreFor(v.runs, ctx.config), {
+      kind: 'eval', command: `eval interactions ${argv.join(' ')}`, startedAt, codeVersion: version ?? null,
+      params: { ...params, protocol: 'interactions-holdout', holdout, splitSeed, ks }, metrics: Object.fromEntries(result.methods.flatMap((x) => Object.entries(x.metrics).map(([k, val]) => [`${x.name.split(' ')[0]}.${k}`, val]))),
+      dataHash, dataPath: path, artifact: resolve(out), backend,
+    });
+    log(`results in ${out}; run ${run.id}${bpr ? `; BPR ndcg@${ks[0]} ${bpr.metrics[`ndcg@${ks[0]}`]?.toFixed(4)}` : ''}`);
+    return 0;
+  },
 };

@@ -2,14 +2,14 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { createLoadReport, listMpdSlices, readMpdDir } from '../data/index.js';
-import type { EmbeddingMethod } from '../models/embeddings/index.js';
+import { DEFAULT_EMBEDDING_OPTIONS, EMBEDDING_METHODS } from '../models/embeddings/index.js';
 import { formatMpdTable, runMpdEval } from '../models/eval/mpd-eval.js';
-import { worldPlaylistFromMpd, type WorldPlaylist } from '../models/pipeline/index.js';
+import { DEFAULT_PIPELINE_OPTIONS, pipelinePlaylistFromMpd, type PipelinePlaylist } from '../models/pipeline/index.js';
 import { DEFAULT_RANKING_WEIGHTS, type RankingWeights } from '../models/ranking/index.js';
-import { codeVersion, hashFile } from '../models/runs/index.js';
-import { RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor } from './bpr-flags.js';
-import { UsageError, type Command } from './command.js';
-import { parseFlags } from './flags.js';
+import { hashFile, recordRun } from '../runs/index.js';
+import { InputError, type Command } from './command.js';
+import { choiceListFlag, intFlag, numberFlag, parseFlags, requiredFlag } from './flags.js';
+import { RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor } from './run-flags.js';
 
 const NAME = 'buddies eval mpd';
 
@@ -26,9 +26,9 @@ method (with ablations), an IDF-weighted track-overlap baseline, popularity and 
   --queries N         query playlists (default 500)
   --min-tracks N      minimum unique tracks of a query playlist (default 20)
   --k K               recommendations scored (default 10)
-  --seed S            sample and training seed (default 1)
-  --dims D            embedding size (default 64)
-  --buddies N         buddies per user (default 300)
+  --seed S            sample and training seed (default ${DEFAULT_EMBEDDING_OPTIONS.seed})
+  --dims D            embedding size (default ${DEFAULT_EMBEDDING_OPTIONS.dims})
+  --buddies N         buddies per user (default ${DEFAULT_PIPELINE_OPTIONS.buddies})
   --methods LIST      embedding methods, comma-separated: ppmi-svd,sgns (default both)
   --no-ablations      skip the pipeline ablations
   --w-familiarity X, --w-novelty X, --w-buddy X, --w-support X   ranking weights (defaults ${Object.entries(DEFAULT_RANKING_WEIGHTS).filter(([k]) => k !== 'bpr').map(([k, v]) => `${k} ${v}`).join(', ')})
@@ -39,19 +39,10 @@ ${RUNS_FLAG_HELP}
 
 Prints the table on stdout, progress on stderr. Exit: 0 ok, 1 unreadable input, 2 bad flags.`;
 
-function num(name: string, v: string | undefined, dflt: number, integer: boolean, min: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
-    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got '${v}'`);
-  }
-  return n;
-}
-
 export const evalMpdCommand: Command = {
   summary: 'protocol (a) on MPD playlists: pipeline vs IDF overlap, popularity, random',
   help: HELP,
-  async run(argv) {
+  async run(argv, ctx) {
     const values = parseFlags(argv, {
       playlists: { type: 'string' },
       queries: { type: 'string' },
@@ -71,50 +62,42 @@ export const evalMpdCommand: Command = {
       markdown: { type: 'string' },
       ...RUNS_FLAG,
     });
-    if (!values.playlists) throw new UsageError('--playlists is required');
-    const methods = (values.methods ?? 'ppmi-svd,sgns').split(',').map((m) => m.trim());
-    for (const m of methods) if (m !== 'ppmi-svd' && m !== 'sgns') throw new UsageError(`--methods: unknown method '${m}' (ppmi-svd, sgns)`);
+    const playlistsDir = requiredFlag('playlists', values.playlists);
+    const methods = choiceListFlag('methods', values.methods, EMBEDDING_METHODS, EMBEDDING_METHODS);
     const weights: Partial<RankingWeights> = {
-      familiarity: num('w-familiarity', values['w-familiarity'], DEFAULT_RANKING_WEIGHTS.familiarity, false, 0),
-      novelty: num('w-novelty', values['w-novelty'], DEFAULT_RANKING_WEIGHTS.novelty, false, 0),
-      buddy: num('w-buddy', values['w-buddy'], DEFAULT_RANKING_WEIGHTS.buddy, false, 0),
-      support: num('w-support', values['w-support'], DEFAULT_RANKING_WEIGHTS.support, false, 0),
+      familiarity: numberFlag('w-familiarity', values['w-familiarity'], DEFAULT_RANKING_WEIGHTS.familiarity, 0),
+      novelty: numberFlag('w-novelty', values['w-novelty'], DEFAULT_RANKING_WEIGHTS.novelty, 0),
+      buddy: numberFlag('w-buddy', values['w-buddy'], DEFAULT_RANKING_WEIGHTS.buddy, 0),
+      support: numberFlag('w-support', values['w-support'], DEFAULT_RANKING_WEIGHTS.support, 0),
     };
-    const mmrLambda = num('mmr-lambda', values['mmr-lambda'], 0.9, false, 0);
-    if (mmrLambda > 1) throw new UsageError('--mmr-lambda must be in [0, 1]');
+    const mmrLambda = numberFlag('mmr-lambda', values['mmr-lambda'], 0.9, 0, 1);
     const opts = {
-      queries: num('queries', values.queries, 500, true, 1),
-      minTracks: num('min-tracks', values['min-tracks'], 20, true, 2),
-      k: num('k', values.k, 10, true, 1),
-      seed: num('seed', values.seed, 1, true, 0),
-      dims: num('dims', values.dims, 64, true, 1),
-      buddies: num('buddies', values.buddies, 300, true, 1),
-      methods: methods as EmbeddingMethod[],
+      queries: intFlag('queries', values.queries, 500),
+      minTracks: intFlag('min-tracks', values['min-tracks'], 20, 2),
+      k: intFlag('k', values.k, 10),
+      seed: intFlag('seed', values.seed, DEFAULT_EMBEDDING_OPTIONS.seed, 0),
+      dims: intFlag('dims', values.dims, DEFAULT_EMBEDDING_OPTIONS.dims),
+      buddies: intFlag('buddies', values.buddies, DEFAULT_PIPELINE_OPTIONS.buddies),
+      methods,
       ablations: !values['no-ablations'],
       ranking: { weights, mmrLambda },
     };
     const out = values.out ?? 'runs/eval-mpd.json';
     const log = (m: string) => process.stderr.write(`[eval mpd] ${m}\n`);
 
-    const st = await stat(values.playlists).catch(() => undefined);
-    if (!st?.isDirectory()) {
-      process.stderr.write(`${NAME}: --playlists ${values.playlists}: no such directory\n`);
-      return 1;
-    }
+    const st = await stat(playlistsDir).catch(() => undefined);
+    if (!st?.isDirectory()) throw new InputError(`--playlists ${playlistsDir}: no such directory`);
     const report = createLoadReport();
-    const playlists: WorldPlaylist[] = [];
-    for await (const p of readMpdDir(values.playlists, report)) playlists.push(worldPlaylistFromMpd(p));
+    const playlists: PipelinePlaylist[] = [];
+    for await (const p of readMpdDir(playlistsDir, report)) playlists.push(pipelinePlaylistFromMpd(p));
     log(`${playlists.length} playlists from ${report.files} files (${report.rejectedCount} rejected records)`);
-    if (playlists.length === 0) {
-      process.stderr.write(`${NAME}: --playlists ${values.playlists}: no MPD playlists found\n`);
-      return 1;
-    }
+    if (playlists.length === 0) throw new InputError(`--playlists ${playlistsDir}: no MPD playlists found`);
     const startedAt = new Date().toISOString();
     const result = await runMpdEval(playlists, { ...opts, log });
     const table = formatMpdTable(result);
     process.stdout.write(`\n${table}`);
     await mkdir(dirname(out), { recursive: true });
-    await writeFile(out, `${JSON.stringify({ ...result, playlistsDir: values.playlists, date: new Date().toISOString() }, null, 2)}\n`);
+    await writeFile(out, `${JSON.stringify({ ...result, playlistsDir, date: new Date().toISOString() }, null, 2)}\n`);
     log(`wrote ${out}`);
     if (values.markdown) {
       await mkdir(dirname(values.markdown), { recursive: true });
@@ -123,13 +106,11 @@ export const evalMpdCommand: Command = {
     }
     // the data's identity: the hashes of its slice files, in order
     const dataHash = createHash('sha256');
-    for (const f of await listMpdSlices(values.playlists)) dataHash.update(await hashFile(f));
-    const version = await codeVersion();
-    const run = await runStoreFor(values.runs).record({
-      kind: 'eval', command: `eval mpd ${argv.join(' ')}`, startedAt, seconds: (Date.now() - Date.parse(startedAt)) / 1000,
-      params: { protocol: 'mpd-a', ...result.params }, dataPath: values.playlists, dataHash: dataHash.digest('hex').slice(0, 16), artifact: resolve(out),
+    for (const f of await listMpdSlices(playlistsDir)) dataHash.update(await hashFile(f));
+    const run = await recordRun(runStoreFor(values.runs, ctx.config), {
+      kind: 'eval', command: `eval mpd ${argv.join(' ')}`, startedAt,
+      params: { protocol: 'mpd-a', ...result.params }, dataPath: playlistsDir, dataHash: dataHash.digest('hex').slice(0, 16), artifact: resolve(out),
       metrics: Object.fromEntries(result.rows.flatMap((r) => Object.entries(r.metrics).filter(([, v]) => typeof v === 'number').map(([k, v]) => [`${r.method}.${k}`, v as number]))),
-      ...(version ? { codeVersion: version } : {}),
     });
     log(`run ${run.id}`);
     return 0;

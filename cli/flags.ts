@@ -21,22 +21,45 @@ export function parseFlagsAndArgs<O extends NonNullable<ParseArgsConfig['options
   }
 }
 
-/** An integer flag ≥ `min` (default 1); required when there is no default. */
-export function intFlag(name: string, v: string | undefined, dflt: number | undefined, min = 1): number {
+function range(min: number, max: number): string {
+  if (max === Infinity) return `≥ ${min}`;
+  if (min === -Infinity) return `≤ ${max}`;
+  return `in [${min}, ${max}]`;
+}
+
+/** An integer flag within [`min`, `max`] (default min 1); required when there is no default. */
+export function intFlag(name: string, v: string | undefined, dflt: number | undefined, min = 1, max = Infinity): number {
   if (v === undefined) {
     if (dflt === undefined) throw new UsageError(`--${name} is required`);
     return dflt;
   }
   const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${v}'`);
+  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer ${range(min, max)}, got '${v}'`);
   return n;
 }
 
-export function numberFlag(name: string, v: string | undefined, dflt: number, min: number): number {
+/** A number flag within [`min`, `max`] (give a negative one as --flag=-0.2). */
+export function numberFlag(name: string, v: string | undefined, dflt: number, min: number, max = Infinity): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number ≥ ${min}, got '${v}'`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number ${range(min, max)}, got '${v}'`);
   return n;
+}
+
+/** One of a fixed set of words. */
+export function choiceFlag<T extends string>(name: string, v: string | undefined, choices: readonly T[], dflt?: T): T {
+  if (v === undefined) {
+    if (dflt === undefined) throw new UsageError(`--${name} is required (${choices.join(' or ')})`);
+    return dflt;
+  }
+  if (!choices.includes(v as T)) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got '${v}'`);
+  return v as T;
+}
+
+/** A comma-separated list of words from a fixed set. */
+export function choiceListFlag<T extends string>(name: string, v: string | undefined, choices: readonly T[], dflt: readonly T[]): T[] {
+  if (v === undefined) return [...dflt];
+  return v.split(',').map((x) => choiceFlag(name, x.trim(), choices));
 }
 
 export function requiredFlag(name: string, v: string | undefined): string {

@@ -1,17 +1,15 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { defaultStateFile, importDataset, type ImportKind } from '../ingest/index.js';
-import { createTypedProducer } from '../streams/index.js';
-import { createWarehouseClient } from '../warehouse/index.js';
+import { connectStreams, createTypedProducer, requireTopics } from '../streams/index.js';
+import { createWarehouseClient, requireWarehouseSchema, warehouseOptions } from '../warehouse/index.js';
 import { UsageError, type Command } from './command.js';
 import { intFlag, parseFlagsAndArgs } from './flags.js';
-import { loadConfig } from './config.js';
-import { connectStreams, warehouseOptions } from './connect.js';
 import { createProgressLine, formatCount, formatSeconds } from './progress.js';
 
 const HELP = `usage: buddies import <mpd|triplets|lastfm> PATH [options]
 
-Loads offline data into the live system: playlists as playlist events, plays as listen events (with
+Loads offline data into the live system (needs 'buddies topics ensure' and 'buddies warehouse migrate' first): playlists as playlist events, plays as listen events (with
 event times), follows as feedback events, into Kafka; the track catalogue into ClickHouse (table tracks).
 Resumable: a checkpoint after each MPD slice or chunk of rows, so an interrupted import goes on where it
 stopped and a finished one is a no-op. Idempotent: event ids and times derive from the data, so even
@@ -20,7 +18,7 @@ stopped and a finished one is a no-op. Idempotent: event ids and times derive fr
   mpd PATH        a folder of mpd.slice.*.json[.gz] (either track schema) or one slice; a generated
                   world's owners.tsv and follows.tsv are used when present (else playlist P is user mpd-user-P's)
   triplets PATH   Taste Profile triplets (user<TAB>song<TAB>plays)
-  lastfm PATH     Last.fm hetrec2011 user_artists.dat (artists become items lastfm:artist:ID)
+  lastfm PATH     Last.fm hetrec2011 user_artists.dat, or the dataset's folder (artists become items lastfm:artist:ID)
 
 options:
   --max-plays N   plays generated per triplet/Last.fm row, at most (default 20)
@@ -35,7 +33,7 @@ const KINDS: readonly ImportKind[] = ['mpd', 'triplets', 'lastfm'];
 export const importCommand: Command = {
   summary: 'load MPD slices, Taste Profile triplets or Last.fm plays into Kafka and ClickHouse (resumable)',
   help: HELP,
-  async run(argv) {
+  async run(argv, ctx) {
     const { values, positionals } = parseFlagsAndArgs(argv, {
       'max-plays': { type: 'string' },
       state: { type: 'string' },
@@ -51,8 +49,11 @@ export const importCommand: Command = {
     const maxPlays = intFlag('max-plays', values['max-plays'], 20);
     const chunk = intFlag('chunk', values.chunk, 5000);
 
-    const cfg = loadConfig();
-    const { kafka, serde } = await connectStreams(cfg, { role: 'import', keys: ['playlists', 'listens', 'feedback'] });
+    const cfg = ctx.config;
+    const { kafka, serde, topics } = await connectStreams(cfg, { role: 'import', keys: ['playlists', 'listens', 'feedback'] });
+    // a producer on a missing topic retries for ever; a catalogue insert into a missing table fails late
+    await requireTopics(kafka, topics, ['playlists', 'listens', 'feedback']);
+    if (!values['no-catalogue']) await requireWarehouseSchema(warehouseOptions(cfg));
     const producer = createTypedProducer({ kafka, serde });
     const warehouse = values['no-catalogue'] ? undefined : createWarehouseClient(warehouseOptions(cfg));
     const progress = createProgressLine(`import ${kind}`, { countUnit: 'events' });

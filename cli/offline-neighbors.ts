@@ -1,8 +1,10 @@
-import { stat, writeFile } from 'node:fs/promises';
-import { createLoadReport, INTERACTION_FORMATS, readInteractions, type InteractionFormat } from '../data/index.js';
+import { writeFile } from 'node:fs/promises';
+import { createLoadReport, DatasetError, readInteractions, resolveInteractionFile } from '../data/index.js';
 import { computeNeighbors } from '../models/pipeline/index.js';
-import { UsageError, type Command } from './command.js';
-import { intFlag, parseFlags } from './flags.js';
+import { formatFlag } from './bpr-flags.js';
+import { InputError, type Command } from './command.js';
+import { EMBEDDING_FLAGS, EMBEDDING_FLAGS_HELP, embeddingOptionsFromFlags } from './embedding-flags.js';
+import { intFlag, parseFlags, requiredFlag } from './flags.js';
 
 const NAME = 'buddies offline neighbors';
 
@@ -17,12 +19,7 @@ embeddings weighted by log(1 + count), then exact cosine KNN (the user themself 
   --k K                neighbours per user
   --out FILE           JSON lines {"user": "...", "neighbors": ["...", ...]} (best first; empty for a user
                        none of whose items has an embedding)
-  --dims D             embedding size (default 64)
-  --method M           ppmi-svd (default) or sgns
-  --min-count N        items in fewer users' histories get no embedding (default 2)
-  --index I            exact (default) or hnsw
-  --threads T          worker threads for the exact KNN (default 2)
-  --seed S             seed (default 1)
+${EMBEDDING_FLAGS_HELP}
 
 Progress goes to stderr. Exit: 0 ok, 1 unreadable input, 2 bad flags.`;
 
@@ -31,57 +28,27 @@ export const offlineNeighborsCommand: Command = {
   summary: 'K most similar users by taste for every user of an interactions file',
   help: HELP,
   async run(argv) {
-    const values = parseFlags(argv, {
-      interactions: { type: 'string' },
-      format: { type: 'string' },
-      k: { type: 'string' },
-      out: { type: 'string' },
-      dims: { type: 'string' },
-      method: { type: 'string' },
-      'min-count': { type: 'string' },
-      index: { type: 'string' },
-      threads: { type: 'string' },
-      seed: { type: 'string' },
-    });
-    if (!values.interactions) throw new UsageError('--interactions is required');
-    if (!values.out) throw new UsageError('--out is required');
-    const format = values.format;
-    if (!format) throw new UsageError('--format is required (lastfm or triplets)');
-    if (!INTERACTION_FORMATS.includes(format as InteractionFormat)) throw new UsageError(`--format must be one of ${INTERACTION_FORMATS.join(', ')}, got '${format}'`);
+    const values = parseFlags(argv, { interactions: { type: 'string' }, format: { type: 'string' }, k: { type: 'string' }, out: { type: 'string' }, ...EMBEDDING_FLAGS });
+    const path = requiredFlag('interactions', values.interactions);
+    const out = requiredFlag('out', values.out);
+    const format = formatFlag(values.format);
     const k = intFlag('k', values.k, undefined);
-    const dims = intFlag('dims', values.dims, 64);
-    const minCount = intFlag('min-count', values['min-count'], 2);
-    const threads = intFlag('threads', values.threads, 2);
-    const seed = values.seed === undefined ? 1 : Number(values.seed);
-    if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${values.seed}'`);
-    const method = values.method ?? 'ppmi-svd';
-    if (method !== 'ppmi-svd' && method !== 'sgns') throw new UsageError(`--method must be ppmi-svd or sgns, got '${method}'`);
-    const index = values.index ?? 'exact';
-    if (index !== 'exact' && index !== 'hnsw') throw new UsageError(`--index must be exact or hnsw, got '${index}'`);
+    const pairing = embeddingOptionsFromFlags(values);
     const log = (m: string) => process.stderr.write(`[neighbors] ${m}\n`);
 
-    const fail = (msg: string) => {
-      process.stderr.write(`${NAME}: ${msg}\n`);
-      return 1;
-    };
-    const st = await stat(values.interactions).catch(() => undefined);
-    if (!st?.isFile()) return fail(`--interactions ${values.interactions}: no such file`);
+    const file = await resolveInteractionFile(path, format);
     const report = createLoadReport();
-    const { neighbors } = await computeNeighbors(readInteractions(values.interactions, format as InteractionFormat, report), {
-      k, index, threads, log, embeddings: { method, dims, minCount, seed },
-    });
+    const { neighbors } = await computeNeighbors(readInteractions(file, format, report), { k, ...pairing, log });
     log(`${report.records} interactions read, ${report.rejectedCount} rejected`);
     for (const r of report.rejected.slice(0, 5)) log(`  rejected ${r.file}:${r.line}: ${r.reason}`);
     if (report.records === 0) {
-      return fail(`--interactions ${values.interactions}: no valid ${format} interactions${report.rejectedCount ? ` (${report.rejectedCount} rejected lines, e.g. line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})` : ''}`);
+      throw new DatasetError(`--interactions ${path}: no valid ${format} interactions${report.rejectedCount ? ` (${report.rejectedCount} rejected lines, e.g. line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})` : ''}`);
     }
     const lines = [...neighbors].map(([user, ns]) => JSON.stringify({ user, neighbors: ns.map((n) => n.id) }));
-    try {
-      await writeFile(values.out, lines.length ? `${lines.join('\n')}\n` : '');
-    } catch (err) {
-      return fail(`--out ${values.out}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    log(`wrote ${neighbors.size} users to ${values.out}`);
+    await writeFile(out, lines.length ? `${lines.join('\n')}\n` : '').catch((err: unknown) => {
+      throw new InputError(`--out ${out}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    log(`wrote ${neighbors.size} users to ${out}`);
     return 0;
   },
 };

@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from './command.js';
 import { offlineNeighborsCommand } from './offline-neighbors.js';
 import { offlineRecommendPlaylistsCommand } from './offline-recommend-playlists.js';
+import { loadConfig } from '../config/index.js';
+
+const ctx = { config: loadConfig({}), verbose: false };
 
 let dir: string;
 const cmd = offlineRecommendPlaylistsCommand;
@@ -30,7 +33,7 @@ afterAll(async () => rm(dir, { recursive: true }));
 describe('buddies offline recommend-playlists', () => {
   it('writes K playlist ids per query user, none excluded', async () => {
     const out = join(dir, 'recs.jsonl');
-    const code = await cmd.run(['--playlists', dir, '--queries', join(dir, 'queries.jsonl'), '--k', '4', '--out', out, '--dims', '4', '--buddies', '10']);
+    const code = await cmd.run(['--playlists', dir, '--queries', join(dir, 'queries.jsonl'), '--k', '4', '--out', out, '--dims', '4', '--buddies', '10'], ctx);
     expect(code).toBe(0);
     const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { user: string; playlists: number[] });
     expect(lines.map((l) => l.user)).toEqual(['alice', 'bob']);
@@ -47,20 +50,20 @@ describe('buddies offline recommend-playlists', () => {
   });
 
   it('rejects bad flags with a UsageError and missing inputs with exit 1', async () => {
-    await expect(cmd.run(['--playlists', dir, '--queries', 'q', '--out', 'o'])).rejects.toThrow(/--k is required/);
-    await expect(cmd.run(['--playlists', dir, '--queries', 'q', '--k', 'x', '--out', 'o'])).rejects.toThrow(UsageError);
-    await expect(cmd.run(['--bogus'])).rejects.toThrow(UsageError);
-    expect(await cmd.run(['--playlists', join(dir, 'nope'), '--queries', join(dir, 'queries.jsonl'), '--k', '2', '--out', join(dir, 'o')])).toBe(1);
-    expect(await cmd.run(['--playlists', dir, '--queries', join(dir, 'nope.jsonl'), '--k', '2', '--out', join(dir, 'o')])).toBe(1);
+    await expect(cmd.run(['--playlists', dir, '--queries', 'q', '--out', 'o'], ctx)).rejects.toThrow(/--k is required/);
+    await expect(cmd.run(['--playlists', dir, '--queries', 'q', '--k', 'x', '--out', 'o'], ctx)).rejects.toThrow(UsageError);
+    await expect(cmd.run(['--bogus'], ctx)).rejects.toThrow(UsageError);
+    await expect(cmd.run(['--playlists', join(dir, 'nope'), '--queries', join(dir, 'queries.jsonl'), '--k', '2', '--out', join(dir, 'o')], ctx)).rejects.toThrow(/--playlists .*no such directory/);
+    await expect(cmd.run(['--playlists', dir, '--queries', join(dir, 'nope.jsonl'), '--k', '2', '--out', join(dir, 'o')], ctx)).rejects.toThrow(/--queries .*ENOENT/);
     await writeFile(join(dir, 'bad.jsonl'), '{"user": "x", "tracks": "nope"}\n');
-    expect(await cmd.run(['--playlists', dir, '--queries', join(dir, 'bad.jsonl'), '--k', '2', '--out', join(dir, 'o')])).toBe(1);
+    await expect(cmd.run(['--playlists', dir, '--queries', join(dir, 'bad.jsonl'), '--k', '2', '--out', join(dir, 'o')], ctx)).rejects.toThrow(/"tracks" must be an array/);
   });
 });
 
 describe('buddies offline neighbors', () => {
   it('writes K neighbours for every user, never the user', async () => {
     const out = join(dir, 'nb.jsonl');
-    const code = await offlineNeighborsCommand.run(['--interactions', join(dir, 'user_artists.dat'), '--format', 'lastfm', '--k', '2', '--out', out, '--dims', '4', '--min-count', '1']);
+    const code = await offlineNeighborsCommand.run(['--interactions', join(dir, 'user_artists.dat'), '--format', 'lastfm', '--k', '2', '--out', out, '--dims', '4', '--min-count', '1'], ctx);
     expect(code).toBe(0);
     const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { user: string; neighbors: string[] });
     expect(lines.map((l) => l.user).sort()).toEqual(['0', '1', '2', '3', '4', '5']);
@@ -71,7 +74,7 @@ describe('buddies offline neighbors', () => {
   });
 
   it('rejects a bad format and a missing file', async () => {
-    await expect(offlineNeighborsCommand.run(['--interactions', 'x', '--format', 'csv', '--k', '2', '--out', 'o'])).rejects.toThrow(UsageError);
-    expect(await offlineNeighborsCommand.run(['--interactions', join(dir, 'nope'), '--format', 'lastfm', '--k', '2', '--out', join(dir, 'o')])).toBe(1);
+    await expect(offlineNeighborsCommand.run(['--interactions', 'x', '--format', 'csv', '--k', '2', '--out', 'o'], ctx)).rejects.toThrow(UsageError);
+    await expect(offlineNeighborsCommand.run(['--interactions', join(dir, 'nope'), '--format', 'lastfm', '--k', '2', '--out', join(dir, 'o')], ctx)).rejects.toThrow(/nope: no such file/);
   });
 });

@@ -3,9 +3,10 @@ import { stat, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { createLoadReport, readMpdDir } from '../data/index.js';
 import { saveEmbeddings } from '../models/embeddings/index.js';
-import { buildPlaylistWorld, worldPlaylistFromMpd, type PipelineQuery, type WorldPlaylist } from '../models/pipeline/index.js';
-import { UsageError, type Command } from './command.js';
-import { intFlag, parseFlags } from './flags.js';
+import { buildPlaylistPipeline, DEFAULT_PIPELINE_OPTIONS, pipelinePlaylistFromMpd, type PipelineQuery, type PipelinePlaylist } from '../models/pipeline/index.js';
+import { InputError, type Command } from './command.js';
+import { EMBEDDING_FLAGS, EMBEDDING_FLAGS_HELP, embeddingOptionsFromFlags } from './embedding-flags.js';
+import { intFlag, parseFlags, requiredFlag } from './flags.js';
 
 const NAME = 'buddies offline recommend-playlists';
 
@@ -20,20 +21,12 @@ playlists -> ranking (familiarity, novelty, buddy similarity, the buddies' suppo
   --queries FILE      JSON lines {"user": "...", "tracks": ["spotify:track:...", ...], "exclude": [pid, ...]}
   --k K               playlists per user
   --out FILE          JSON lines {"user": "...", "playlists": [pid, ...]} (K ids, best first, none in exclude)
-  --buddies N         buddies per user (default 300)
-  --dims D            embedding size (default 64)
-  --method M          ppmi-svd (default) or sgns
-  --index I           exact (default) or hnsw
-  --threads T         worker threads for the exact KNN (default 2)
-  --seed S            seed (default 1)
+  --buddies N         buddies per user (default ${DEFAULT_PIPELINE_OPTIONS.buddies})
   --save-embeddings DIR   also write the track embeddings (vectors.f32, ids.json, manifest.json)
+${EMBEDDING_FLAGS_HELP}
 
 Progress goes to stderr. Exit: 0 ok, 1 unreadable input, 2 bad flags.`;
 
-
-class InputError extends Error {
-  override readonly name = 'InputError';
-}
 
 /** Reads and validates the queries file (one JSON object per non-blank line). */
 export async function readQueries(path: string): Promise<PipelineQuery[]> {
@@ -73,66 +66,49 @@ export const offlineRecommendPlaylistsCommand: Command = {
       k: { type: 'string' },
       out: { type: 'string' },
       buddies: { type: 'string' },
-      dims: { type: 'string' },
-      method: { type: 'string' },
-      index: { type: 'string' },
-      threads: { type: 'string' },
-      seed: { type: 'string' },
       'save-embeddings': { type: 'string' },
+      ...EMBEDDING_FLAGS,
     });
-    if (!values.playlists) throw new UsageError('--playlists is required');
-    if (!values.queries) throw new UsageError('--queries is required');
-    if (!values.out) throw new UsageError('--out is required');
+    const playlistsDir = requiredFlag('playlists', values.playlists);
+    const queriesFile = requiredFlag('queries', values.queries);
+    const out = requiredFlag('out', values.out);
     const k = intFlag('k', values.k, undefined);
-    const buddies = intFlag('buddies', values.buddies, 300);
-    const dims = intFlag('dims', values.dims, 64);
-    const threads = intFlag('threads', values.threads, 2);
-    const seed = values.seed === undefined ? 1 : Number(values.seed);
-    if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${values.seed}'`);
-    const method = values.method ?? 'ppmi-svd';
-    if (method !== 'ppmi-svd' && method !== 'sgns') throw new UsageError(`--method must be ppmi-svd or sgns, got '${method}'`);
-    const index = values.index ?? 'exact';
-    if (index !== 'exact' && index !== 'hnsw') throw new UsageError(`--index must be exact or hnsw, got '${index}'`);
+    const buddies = intFlag('buddies', values.buddies, DEFAULT_PIPELINE_OPTIONS.buddies);
+    const pairing = embeddingOptionsFromFlags(values);
     const log = (m: string) => process.stderr.write(`[recommend-playlists] ${m}\n`);
 
-    try {
-      const st = await stat(values.playlists).catch(() => undefined);
-      if (!st?.isDirectory()) throw new InputError(`--playlists ${values.playlists}: no such directory`);
-      const queries = await readQueries(values.queries).catch((err: unknown) => {
-        if (err instanceof InputError) throw err;
-        throw new InputError(`--queries ${values.queries}: ${err instanceof Error ? err.message : String(err)}`);
-      });
-      log(`${queries.length} queries`);
-      const report = createLoadReport();
-      const playlists: WorldPlaylist[] = [];
-      for await (const p of readMpdDir(values.playlists, report)) playlists.push(worldPlaylistFromMpd(p));
-      log(`${playlists.length} playlists from ${report.files} files (${report.rejectedCount} rejected records)`);
-      for (const r of report.rejected.slice(0, 5)) log(`  rejected ${r.file}:${r.line}: ${r.reason}`);
-      if (playlists.length === 0) throw new InputError(`--playlists ${values.playlists}: no MPD playlists found`);
-      const world = await buildPlaylistWorld(playlists, { embeddings: { method, dims, seed }, buddies, index, threads, log });
-      if (values['save-embeddings']) {
-        const m = await saveEmbeddings(world.embeddings, values['save-embeddings']);
-        log(`embeddings ${m.version} saved to ${values['save-embeddings']}`);
-      }
-      const t0 = Date.now();
-      const recs = await world.recommend(queries, k);
-      log(`recommended for ${queries.length} users in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-      await world.close();
-      const lines = queries.map((q, i) => {
-        const ex = new Set(q.exclude);
-        const ids = recs[i]!.map((r) => r.playlistId).filter((id) => !ex.has(id));
-        return JSON.stringify({ user: q.user, playlists: ids.map((id) => (/^\d+$/.test(id) ? Number(id) : id)) });
-      });
-      await writeFile(values.out, lines.length ? `${lines.join('\n')}\n` : '');
-      log(`wrote ${values.out}`);
-      return 0;
-    } catch (err) {
-      if (err instanceof InputError || (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EACCES') {
-        process.stderr.write(`${NAME}: ${err instanceof Error ? err.message : String(err)}\n`);
-        return 1;
-      }
-      throw err;
+    const st = await stat(playlistsDir).catch(() => undefined);
+    if (!st?.isDirectory()) throw new InputError(`--playlists ${playlistsDir}: no such directory`);
+    const queries = await readQueries(queriesFile).catch((err: unknown) => {
+      if (err instanceof InputError) throw err;
+      throw new InputError(`--queries ${queriesFile}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    log(`${queries.length} queries`);
+    const report = createLoadReport();
+    const playlists: PipelinePlaylist[] = [];
+    for await (const p of readMpdDir(playlistsDir, report)) playlists.push(pipelinePlaylistFromMpd(p));
+    log(`${playlists.length} playlists from ${report.files} files (${report.rejectedCount} rejected records)`);
+    for (const r of report.rejected.slice(0, 5)) log(`  rejected ${r.file}:${r.line}: ${r.reason}`);
+    if (playlists.length === 0) throw new InputError(`--playlists ${playlistsDir}: no MPD playlists found`);
+    const world = await buildPlaylistPipeline(playlists, { ...pairing, buddies, log });
+    if (values['save-embeddings']) {
+      const m = await saveEmbeddings(world.embeddings, values['save-embeddings']);
+      log(`embeddings ${m.version} saved to ${values['save-embeddings']}`);
     }
+    const t0 = Date.now();
+    const recs = await world.recommend(queries, k);
+    log(`recommended for ${queries.length} users in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    await world.close();
+    const lines = queries.map((q, i) => {
+      const ex = new Set(q.exclude);
+      const ids = recs[i]!.map((r) => r.playlistId).filter((id) => !ex.has(id));
+      return JSON.stringify({ user: q.user, playlists: ids.map((id) => (/^\d+$/.test(id) ? Number(id) : id)) });
+    });
+    await writeFile(out, lines.length ? `${lines.join('\n')}\n` : '').catch((err: unknown) => {
+      throw new InputError(`--out ${out}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    log(`wrote ${out}`);
+    return 0;
   },
 };
 

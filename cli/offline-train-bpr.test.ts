@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBpr } from '../models/bpr/index.js';
-import { createJsonlRunStore } from '../models/runs/index.js';
+import { createJsonlRunStore } from '../runs/index.js';
 import { UsageError } from './command.js';
 import { offlineCommand } from './offline.js';
+import { loadConfig } from '../config/index.js';
+
+const ctx = { config: loadConfig({}), verbose: false };
 
 let dir: string;
 let data: string;
@@ -28,7 +31,7 @@ describe('buddies offline train-bpr', () => {
   it('saves a loadable model with a manifest and records the run', async () => {
     const out = join(dir, 'model');
     const runs = join(dir, 'runs.jsonl');
-    expect(await offlineCommand.run(['train-bpr', '--interactions', data, ...common, '--out', out, '--runs', runs])).toBe(0);
+    expect(await offlineCommand.run(['train-bpr', '--interactions', data, ...common, '--out', out, '--runs', runs], ctx)).toBe(0);
     const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({ format: 'buddies-bpr', factors: 8, backend: 'cpu-wasm-simd', dataFormat: 'lastfm', numUsers: 20, numItems: 30 });
     expect(manifest.dataHash).toMatch(/^[0-9a-f]{16}$/);
@@ -42,11 +45,11 @@ describe('buddies offline train-bpr', () => {
   });
 
   it('a missing file exits 1; a bad format or flag is a usage error naming the subcommand', async () => {
-    expect(await offlineCommand.run(['train-bpr', '--interactions', join(dir, 'nope'), ...common, '--out', join(dir, 'x')])).toBe(1);
-    await expect(offlineCommand.run(['train-bpr', '--interactions', data, '--format', 'csv', '--out', join(dir, 'x')])).rejects.toThrow(/train-bpr: --format/);
-    await expect(offlineCommand.run(['train-bpr', '--interactions', data, ...common, '--out', join(dir, 'x'), '--bogus'])).rejects.toThrow(UsageError);
-    await expect(offlineCommand.run(['train-bpr', '--interactions', data, ...common])).rejects.toThrow(/--out is required/);
-    await expect(offlineCommand.run(['nope'])).rejects.toThrow(/unknown subcommand/);
+    await expect(offlineCommand.run(['train-bpr', '--interactions', join(dir, 'nope'), ...common, '--out', join(dir, 'x')], ctx)).rejects.toThrow(/nope: no such file/);
+    await expect(offlineCommand.run(['train-bpr', '--interactions', data, '--format', 'csv', '--out', join(dir, 'x')], ctx)).rejects.toThrow(/train-bpr: --format/);
+    await expect(offlineCommand.run(['train-bpr', '--interactions', data, ...common, '--out', join(dir, 'x'), '--bogus'], ctx)).rejects.toThrow(UsageError);
+    await expect(offlineCommand.run(['train-bpr', '--interactions', data, ...common], ctx)).rejects.toThrow(/--out is required/);
+    await expect(offlineCommand.run(['nope'], ctx)).rejects.toThrow(/unknown subcommand/);
   });
 });
 
@@ -55,7 +58,7 @@ describe('buddies offline recommend-items', () => {
     const users = join(dir, 'users.txt');
     const out = join(dir, 'recs.jsonl');
     await writeFile(users, '4\n\n7\nstranger\n');
-    expect(await offlineCommand.run(['recommend-items', '--interactions', data, ...common, '--users', users, '--k', '3', '--out', out])).toBe(0);
+    expect(await offlineCommand.run(['recommend-items', '--interactions', data, ...common, '--users', users, '--k', '3', '--out', out], ctx)).toBe(0);
     const rows = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { user: string; items: string[] });
     expect(rows.map((r) => r.user)).toEqual(['4', '7', 'stranger']);
     const seen = new Map<string, Set<string>>();
@@ -74,6 +77,6 @@ describe('buddies offline recommend-items', () => {
   });
 
   it('a missing users file exits 1', async () => {
-    expect(await offlineCommand.run(['recommend-items', '--interactions', data, ...common, '--users', join(dir, 'none'), '--k', '3', '--out', join(dir, 'o')])).toBe(1);
+    await expect(offlineCommand.run(['recommend-items', '--interactions', data, ...common, '--users', join(dir, 'none'), '--k', '3', '--out', join(dir, 'o')], ctx)).rejects.toThrow(/--users .*ENOENT/);
   });
 });

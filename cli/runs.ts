@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
-import type { RunRecord } from '../models/runs/index.js';
-import { DEFAULT_RUNS_FILE, intFlag, RUNS_FLAG, runStoreFor } from './bpr-flags.js';
+import type { RunRecord } from '../runs/index.js';
 import { UsageError, type Command } from './command.js';
+import { intFlag, parseFlagsAndArgs } from './flags.js';
+import { DEFAULT_RUNS_FILE, RUNS_FLAG, runStoreFor } from './run-flags.js';
 
 const HELP = `usage: buddies runs list [--kind K] [--limit N] [--json]
        buddies runs show ID
@@ -57,19 +57,10 @@ function describe(r: RunRecord): string[] {
 export const runsCommand: Command = {
   summary: 'list, show and compare recorded training/evaluation runs',
   help: HELP,
-  async run(argv) {
+  async run(argv, ctx) {
     const [sub, ...rest] = argv;
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: rest, strict: true, allowPositionals: true,
-        options: { ...RUNS_FLAG, kind: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false } },
-      });
-    } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
-    }
-    const { values: v, positionals: ids } = parsed;
-    const store = runStoreFor(v.runs);
+    const { values: v, positionals: ids } = parseFlagsAndArgs(rest, { ...RUNS_FLAG, kind: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false } });
+    const store = runStoreFor(v.runs, ctx.config);
     const need = async (id: string | undefined): Promise<RunRecord | undefined> => {
       if (!id) throw new UsageError('give a run ID');
       const r = await store.get(id);

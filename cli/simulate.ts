@@ -1,14 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TasteShift } from '../data/simulate/index.js';
-import { createWorldModel, type WorldOptions } from '../data/world.js';
-import { runLiveSimulation, type OnlineMetrics } from '../simulator/index.js';
-import { createTypedProducer } from '../streams/index.js';
-import { createWarehouseClient } from '../warehouse/index.js';
+import { createWorldModel, type WorldOptions } from '../data/index.js';
+import { formatMetricsTable, recordOnlineMetrics, runLiveSimulation, type TasteShift } from '../simulator/index.js';
+import { connectStreams, createTypedProducer, requireTopics } from '../streams/index.js';
+import { createWarehouseClient, warehouseOptions } from '../warehouse/index.js';
 import { UsageError, type Command } from './command.js';
 import { intFlag, numberFlag, parseFlags } from './flags.js';
-import { loadConfig } from './config.js';
-import { connectStreams, warehouseOptions } from './connect.js';
 
 const HELP = `usage: buddies simulate --world DIR [--users N] [--rate R] [--duration D] [--seed S] [options]
 
@@ -45,18 +42,10 @@ function shift(raw: string): TasteShift {
 }
 
 
-export function metricsTable(metrics: ReadonlyMap<string, OnlineMetrics>): string {
-  const rows = [...metrics].map(([version, m]) => {
-    const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '-');
-    return `${version.padEnd(24)} ${String(m.impressions).padStart(11)} ${pct(m.clicks, m.impressions).padStart(6)} ${pct(m.follows, m.impressions).padStart(7)} ${pct(m.dismissals, m.impressions).padStart(8)} ${pct(m.played, m.played + m.skipped).padStart(15)}`;
-  });
-  return [`${'model version'.padEnd(24)} ${'impressions'.padStart(11)} ${'CTR'.padStart(6)} ${'follows'.padStart(7)} ${'dismiss'.padStart(8)} ${'listen-through'.padStart(15)}`, ...rows].join('\n');
-}
-
 export const simulateCommand: Command = {
   summary: 'simulated users producing live events and reacting to recommendations',
   help: HELP,
-  async run(argv) {
+  async run(argv, ctx) {
     const values = parseFlags(argv, {
       world: { type: 'string' }, users: { type: 'string' }, rate: { type: 'string' },
       duration: { type: 'string', default: '60s' }, seed: { type: 'string' }, speed: { type: 'string' },
@@ -74,8 +63,9 @@ export const simulateCommand: Command = {
 
     const { config } = JSON.parse(readFileSync(worldFile, 'utf8')) as { config: WorldOptions };
     const model = createWorldModel(config);
-    const cfg = loadConfig();
-    const { kafka, serde } = await connectStreams(cfg, { role: 'simulate', keys: ['listens', 'feedback', 'playlists', 'recommendations'] });
+    const cfg = ctx.config;
+    const { kafka, serde, topics } = await connectStreams(cfg, { role: 'simulate', keys: ['listens', 'feedback', 'playlists', 'recommendations'] });
+    await requireTopics(kafka, topics, ['listens', 'feedback', 'playlists', 'recommendations']);
     const producer = createTypedProducer({ kafka, serde });
     await producer.connect();
     let lastLog = 0;
@@ -88,31 +78,12 @@ export const simulateCommand: Command = {
           process.stderr.write(`simulate: ${Math.round(elapsedMs / 1000)}/${Math.round(durationMs / 1000)} s, ${events} events (${Math.round(events / (elapsedMs / 1000))}/s), ${lists} lists received\n`);
         },
       });
-      process.stdout.write(`simulate: ${r.events} events in ${r.seconds.toFixed(1)} s (${r.byTopic.listens} listens, ${r.byTopic.feedback} feedback, ${r.byTopic.playlists} playlists), ${r.lists} recommendation lists received\n${metricsTable(r.metrics)}\n`);
-      await recordMetrics(cfg, r.metrics).catch((err: unknown) => process.stderr.write(`simulate: metrics not written to ClickHouse: ${err instanceof Error ? err.message : String(err)}\n`));
+      process.stdout.write(`simulate: ${r.events} events in ${r.seconds.toFixed(1)} s (${r.byTopic.listens} listens, ${r.byTopic.feedback} feedback, ${r.byTopic.playlists} playlists), ${r.lists} recommendation lists received\n${formatMetricsTable(r.metrics)}\n`);
+      const client = createWarehouseClient(warehouseOptions(cfg));
+      await recordOnlineMetrics(client, r.metrics).finally(() => client.close()).catch((err: unknown) => process.stderr.write(`simulate: metrics not written to ClickHouse: ${err instanceof Error ? err.message : String(err)}\n`));
       return 0;
     } finally {
       await producer.disconnect();
     }
   },
 };
-
-async function recordMetrics(cfg: ReturnType<typeof loadConfig>, metrics: ReadonlyMap<string, OnlineMetrics>): Promise<void> {
-  const client = createWarehouseClient(warehouseOptions(cfg));
-  const ts = Math.floor(Date.now() / 1000);
-  const rows = [...metrics].flatMap(([version, m]) => {
-    const labels = JSON.stringify({ model_version: version, source: 'simulate' });
-    return [
-      { name: 'online.impressions', value: m.impressions, labels, ts },
-      { name: 'online.ctr', value: m.impressions ? m.clicks / m.impressions : 0, labels, ts },
-      { name: 'online.follow_rate', value: m.impressions ? m.follows / m.impressions : 0, labels, ts },
-      { name: 'online.dismiss_rate', value: m.impressions ? m.dismissals / m.impressions : 0, labels, ts },
-      { name: 'online.listen_through', value: m.played + m.skipped ? m.played / (m.played + m.skipped) : 0, labels, ts },
-    ];
-  });
-  try {
-    if (rows.length) await client.insert({ table: 'metrics', values: rows, format: 'JSONEachRow' });
-  } finally {
-    await client.close();
-  }
-}

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { APICURIO_VERSION, KAFKA_VERSION, formatStatus, stackDown, stackServices, stackStatus, stackUp, type ServiceName } from '../stack/index.js';
 import { UsageError, type Command } from './command.js';
-import { loadConfig } from './config.js';
+import { parseFlagsAndArgs } from './flags.js';
 
 const HELP = `usage: buddies stack <up|down|status|logs|setup> [service...] [options]
 
@@ -32,15 +31,11 @@ function pickServices(names: string[]): ServiceName[] | undefined {
 export const stackCommand: Command = {
   summary: 'run the local Kafka, schema registry and ClickHouse (up, down, status, logs)',
   help: HELP,
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { n: { type: 'string', short: 'n', default: '40' }, follow: { type: 'boolean', short: 'f', default: false } },
-    });
+  async run(argv, ctx) {
+    const { values, positionals } = parseFlagsAndArgs(argv, { n: { type: 'string', short: 'n', default: '40' }, follow: { type: 'boolean', short: 'f', default: false } });
     const [action, ...rest] = positionals;
     const only = pickServices(rest);
-    const cfg = loadConfig();
+    const cfg = ctx.config;
     const log = (line: string) => process.stderr.write(`${line}\n`);
     switch (action) {
       case 'up': {

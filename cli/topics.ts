@@ -1,7 +1,5 @@
-import { TOPICS, TOPIC_KEYS, ensureTopics, topicNames } from '../streams/index.js';
+import { connectStreams, ensureTopics, TOPICS, TOPIC_KEYS, topicNames } from '../streams/index.js';
 import { UsageError, type Command } from './command.js';
-import { loadConfig } from './config.js';
-import { connectStreams } from './connect.js';
 import { parseFlagsAndArgs } from './flags.js';
 
 const HELP = `usage: buddies topics <ensure|list> [--prefix P]
@@ -16,9 +14,9 @@ const HELP = `usage: buddies topics <ensure|list> [--prefix P]
 export const topicsCommand: Command = {
   summary: 'create the Kafka topics and register the Avro schemas (idempotent)',
   help: HELP,
-  async run(argv) {
+  async run(argv, ctx) {
     const { values, positionals } = parseFlagsAndArgs(argv, { prefix: { type: 'string' } });
-    const cfg = loadConfig();
+    const cfg = ctx.config;
     const names = topicNames(values.prefix ?? cfg.topicPrefix);
     const [action] = positionals;
     if (action === 'list') {

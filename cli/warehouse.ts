@@ -1,8 +1,6 @@
-import { parseArgs } from 'node:util';
-import { migrateWarehouse } from '../warehouse/index.js';
+import { migrateWarehouse, warehouseOptions } from '../warehouse/index.js';
 import { UsageError, type Command } from './command.js';
-import { loadConfig } from './config.js';
-import { warehouseOptions } from './connect.js';
+import { parseFlagsAndArgs } from './flags.js';
 
 const HELP = `usage: buddies warehouse migrate
 
@@ -13,10 +11,10 @@ const HELP = `usage: buddies warehouse migrate
 export const warehouseCommand: Command = {
   summary: 'create or upgrade the ClickHouse schema (idempotent)',
   help: HELP,
-  async run(argv) {
-    const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  async run(argv, ctx) {
+    const { positionals } = parseFlagsAndArgs(argv, {});
     if (positionals[0] !== 'migrate') throw new UsageError(positionals[0] ? `unknown action '${positionals[0]}'` : 'missing action: migrate');
-    const cfg = loadConfig();
+    const cfg = ctx.config;
     const res = await migrateWarehouse(warehouseOptions(cfg));
     process.stdout.write(`warehouse ${cfg.clickhouse.database}: ${res.applied.length} migration(s) applied${res.applied.length ? ` (${res.applied.join(', ')})` : ''}, ${res.alreadyApplied.length} already there\n`);
     return 0;

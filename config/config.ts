@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The whole configuration of a Buddies process, read once from the environment by {@link loadConfig}
- * and passed down. No other module reads `process.env`.
+ * (called by `cli/main.ts` alone) and passed down. No other module reads `process.env`.
  */
 export interface BuddiesConfig {
   /** Repository root (where package.json and stack/pom.xml live). */
@@ -94,8 +94,11 @@ export function findRootDir(from: string = dirname(fileURLToPath(import.meta.url
   }
 }
 
-/** Reads and validates the configuration once. Throws {@link ConfigError} on a bad value. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): BuddiesConfig {
+/**
+ * Reads and validates the configuration from `env` (the process environment, handed in by the entry point).
+ * Throws {@link ConfigError} on a bad value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): BuddiesConfig {
   const rootDir = findRootDir();
   const kafkaPort = port(env, 'BUDDIES_KAFKA_PORT', 9092);
   const registryPort = port(env, 'BUDDIES_REGISTRY_PORT', 8081);

@@ -2,7 +2,8 @@ import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLoadReport, createRng, createWorldModel, generateWorld, readInteractions, readMpdDir, WorldExistsError, WorldOptionsError, type GenerateSummary, type MpdPlaylist } from './index.js';
+import { createRng } from '../models/random.js';
+import { createLoadReport, createWorldModel, generateWorld, readInteractions, readMpdDir, WorldExistsError, WorldOptionsError, type GenerateSummary, type MpdPlaylist } from './index.js';
 
 let root: string;
 beforeAll(async () => {

@@ -3,7 +3,8 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { createGzip, type Gzip } from 'node:zlib';
-import { createAliasTable, createRng, hash32 } from './random.js';
+import { createRng } from '../models/random.js';
+import { createAliasTable, hash32 } from './random.js';
 import { createWorldModel, playlistName, STREAM_KEYS, type WorldConfig, type WorldModel, type WorldOptions } from './world.js';
 
 /** What to generate and where. */

@@ -1,12 +1,12 @@
-export { createLoadReport, MAX_REJECTED_LISTED } from './types.js';
+export { createLoadReport, DatasetError, MAX_REJECTED_LISTED } from './types.js';
 export type { Interaction, LoadReport, MpdPlaylist, MpdTrack, Rejected } from './types.js';
 export { checkPlaylist, compareSliceNames, listMpdSlices, MPD_SLICE_NAME, readMpdDir, readMpdSlice } from './mpd.js';
-export { INTERACTION_FORMATS, parseInteractionLine, readInteractions } from './interactions.js';
+export { INTERACTION_FORMATS, loadInteractionMatrix, parseInteractionLine, readInteractions, resolveInteractionFile } from './interactions.js';
 export type { InteractionFormat } from './interactions.js';
 export { datasetStats, findDatasets } from './check.js';
 export type { Dataset, DatasetKind, DatasetStats, Found, InteractionStats, MpdStats, ProgressFn } from './check.js';
-export { createAliasTable, createRng, hash32, sampleCdf, unit, zipfCdf } from './random.js';
-export type { AliasTable, Rng } from './random.js';
+export { createAliasTable, hash32, sampleCdf, unit, zipfCdf } from './random.js';
+export type { AliasTable } from './random.js';
 export { createWorldModel, playlistName, resolveWorldOptions, WorldOptionsError } from './world.js';
 export type { TrackMeta, UserTaste, WorldConfig, WorldModel, WorldOptions } from './world.js';
 export { generateWorld, userPlays, WorldExistsError } from './generate.js';

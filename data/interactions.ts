@@ -1,8 +1,11 @@
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildInteractionMatrix, type InteractionMatrix } from '../models/interactions.js';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { reject, type Interaction, type LoadReport } from './types.js';
+import { createLoadReport, DatasetError, reject, type Interaction, type LoadReport } from './types.js';
 
 /** `lastfm`: hetrec2011 `user_artists.dat` (header `userID\tartistID\tweight`); `triplets`: Taste Profile `user\tsong\tplay_count`, no header. */
 export type InteractionFormat = 'lastfm' | 'triplets';
@@ -37,6 +40,44 @@ async function openLines(path: string, report: LoadReport): Promise<AsyncIterabl
     input = file.pipe(gz);
   }
   return createInterface({ input, crlfDelay: Infinity });
+}
+
+/** The file a dataset's folder holds for a format (Last.fm hetrec2011 keeps its plays in `user_artists.dat`). */
+const FILE_IN_FOLDER: Readonly<Record<InteractionFormat, string | undefined>> = { lastfm: 'user_artists.dat', triplets: undefined };
+
+/**
+ * The interactions file that `path` names: the file itself, or for Last.fm the dataset's folder (its
+ * `user_artists.dat`). Throws {@link DatasetError} for a missing path or a folder without that file.
+ */
+export async function resolveInteractionFile(path: string, format: InteractionFormat): Promise<string> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st) throw new DatasetError(`${path}: no such file`);
+  if (st.isFile()) return path;
+  const inside = FILE_IN_FOLDER[format];
+  if (st.isDirectory() && inside) {
+    const file = join(path, inside);
+    if ((await stat(file).catch(() => undefined))?.isFile()) return file;
+    throw new DatasetError(`${path} is a folder without ${inside}: give the ${format} interactions file`);
+  }
+  throw new DatasetError(`${path} is not a file: give the ${format} interactions file`);
+}
+
+/**
+ * Reads an interactions file (or a Last.fm dataset folder) into a CSR matrix, logging the first rejected rows.
+ * Throws {@link DatasetError} when it is missing, unreadable or holds no valid interaction.
+ */
+export async function loadInteractionMatrix(path: string, format: InteractionFormat, log: (line: string) => void): Promise<InteractionMatrix> {
+  const file = await resolveInteractionFile(path, format);
+  const report = createLoadReport();
+  const m = await buildInteractionMatrix(readInteractions(file, format, report));
+  for (const r of report.rejected.slice(0, 5)) log(`rejected ${r.file}:${r.line}: ${r.reason}`);
+  if (report.rejectedCount > 0 && report.records === 0) {
+    const first = report.rejected[0];
+    throw new DatasetError(`${file}: no valid ${format} interactions (${report.rejectedCount} rejected; line ${first?.line}: ${first?.reason})`);
+  }
+  if (m.nnz === 0) throw new DatasetError(`${file}: no interactions`);
+  log(`${file}: ${report.records} rows (${report.rejectedCount} rejected) → ${m.users.ids.length} users × ${m.items.ids.length} items, ${m.nnz} pairs`);
+  return m;
 }
 
 /**

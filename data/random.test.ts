@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createAliasTable, createRng, hash32, sampleCdf, zipfCdf } from './random.js';
+import { createRng } from '../models/random.js';
+import { createAliasTable, hash32, sampleCdf, zipfCdf } from './random.js';
 
 describe('random', () => {
   it('createRng is reproducible and seed-dependent', () => {

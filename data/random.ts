@@ -1,7 +1,6 @@
 /**
- * Seeded randomness for the synthetic world and the simulated users. Everything here is pure and
- * deterministic: the same seed gives the same numbers on every platform (32-bit integer maths only,
- * plus Math.log/exp/sqrt, which are correctly rounded for the arguments used here in V8).
+ * Sampling helpers for the synthetic world and the simulated users: hashes, Zipf and alias tables. Pure and
+ * deterministic (32-bit integer maths only). The seeded generator itself is `models/random.ts`.
  */
 
 /** Mixes up to four 32-bit values into one well-spread 32-bit hash (murmur3's finaliser over a running state). */
@@ -20,41 +19,6 @@ export function hash32(a: number, b = 0, c = 0, d = 0): number {
 /** A uniform number in [0, 1) from a 32-bit hash. */
 export function unit(h: number): number {
   return (h >>> 0) / 4294967296;
-}
-
-/** A seeded generator (mulberry32): small state, fast, good enough for simulation (not for cryptography). */
-export interface Rng {
-  /** Uniform in [0, 1). */
-  next(): number;
-  /** Uniform integer in [0, n). */
-  int(n: number): number;
-  /** True with probability p. */
-  chance(p: number): boolean;
-  /** Standard normal (Box–Muller). */
-  normal(): number;
-  /** Exponential with the given mean. */
-  exponential(mean: number): number;
-}
-
-export function createRng(seed: number): Rng {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n) => Math.floor(next() * n),
-    chance: (p) => next() < p,
-    normal: () => {
-      const u = 1 - next();
-      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
-    },
-    exponential: (mean) => -Math.log(1 - next()) * mean,
-  };
 }
 
 /**

@@ -56,6 +56,11 @@ export interface LoadReport {
   rejected: Rejected[];
 }
 
+/** A dataset path that cannot be used as asked: missing, a folder where a file is needed, or holding no valid record. */
+export class DatasetError extends Error {
+  override readonly name = 'DatasetError';
+}
+
 /** How many rejections a report lists in full (the count stays exact). */
 export const MAX_REJECTED_LISTED = 1000;
 

@@ -1,4 +1,5 @@
-import { createAliasTable, createRng, hash32, sampleCdf, unit, zipfCdf, type Rng } from './random.js';
+import { createRng, type Rng } from '../models/random.js';
+import { createAliasTable, hash32, sampleCdf, unit, zipfCdf } from './random.js';
 
 /**
  * Knobs of a synthetic world. Only `users`, `playlists` and `seed` are required; {@link resolveWorldOptions}

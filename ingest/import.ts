@@ -2,7 +2,7 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, stat
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createLoadReport, listMpdSlices, readInteractions, readMpdSlice, type LoadReport } from '../data/index.js';
+import { createLoadReport, listMpdSlices, readInteractions, readMpdSlice, resolveInteractionFile, type LoadReport } from '../data/index.js';
 import type { FeedbackEvent, ListenEvent, PlaylistEvent, TypedProducer } from '../streams/index.js';
 import { interactionListens, mpdPlaylistEvents, trackRow } from './events.js';
 
@@ -101,7 +101,7 @@ export function defaultStateFile(stateDir: string, kind: ImportKind, path: strin
  * slice or each chunk of rows) and idempotent (event ids and times come from the data).
  */
 export async function importDataset(opts: ImportOptions): Promise<ImportSummary> {
-  const source = resolve(opts.path);
+  const source = resolve(opts.kind === 'mpd' ? opts.path : await resolveInteractionFile(opts.path, opts.kind));
   const chunk = opts.chunk ?? 5000;
   const cp = loadCheckpoint(opts.stateFile, opts.kind, source, opts.restart ?? false);
   const counts: ImportCounts = { playlists: 0, listens: 0, follows: 0, tracks: 0, rows: 0 };

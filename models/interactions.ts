@@ -1,4 +1,4 @@
-import { createRng } from './embeddings/random.js';
+import { createRng } from './random.js';
 
 /** Dense integer ids for string ids, in first-seen order. */
 export interface IdMap {

@@ -1,11 +1,19 @@
-/** Seeded pseudo-random numbers (mulberry32), so training and sampling are reproducible. */
+/**
+ * The one seeded generator of the project (mulberry32: small state, fast, good enough for training, sampling
+ * and simulation, not for cryptography). The same seed gives the same numbers on every platform: 32-bit
+ * integer maths plus Math.log/sqrt/sin/cos.
+ */
 export interface Rng {
   /** Uniform in [0, 1). */
   next(): number;
   /** Uniform integer in [0, n). */
   int(n: number): number;
-  /** Standard normal (Box–Muller). */
+  /** True with probability p. */
+  chance(p: number): boolean;
+  /** Standard normal (Box–Muller; the second value of each pair is kept for the next call). */
   normal(): number;
+  /** Exponential with the given mean. */
+  exponential(mean: number): number;
 }
 
 export function createRng(seed: number): Rng {
@@ -21,6 +29,8 @@ export function createRng(seed: number): Rng {
   return {
     next,
     int: (n) => Math.floor(next() * n),
+    chance: (p) => next() < p,
+    exponential: (mean) => -Math.log(1 - next()) * mean,
     normal: () => {
       if (spare !== undefined) {
         const s = spare;

@@ -1,5 +1,7 @@
 export { createWarehouseSink, listenRows, feedbackRows, playlistRows, recommendationRows, ROW_MAPPERS, SINK_TOPICS } from './warehouse-sink.js';
 export type { TableRow, SinkTopic } from './warehouse-sink.js';
-export { createLiveRecommender } from './recommender.js';
+export { createLiveRecommender, DEFAULT_RECOMMENDER_OPTIONS, RECOMMEND_STRATEGIES } from './recommender.js';
 export type { LiveRecommender, RecommenderOptions, RecommendStrategy } from './recommender.js';
-export { foldPlaylists, worldPlaylists } from './playlist-table.js';
+export { foldPlaylists, pipelinePlaylists } from './playlist-table.js';
+export { createRecommenderApp, createWarehouseApp, EmptyPlaylistTableError, LIVE_BUDDIES } from './apps.js';
+export type { ProcessorApp, RecommenderAppOptions, WarehouseAppOptions } from './apps.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PlaylistEvent } from '../streams/index.js';
-import { foldPlaylists, worldPlaylists } from './playlist-table.js';
+import { foldPlaylists, pipelinePlaylists } from './playlist-table.js';
 
 const ev = (id: string, kind: PlaylistEvent['kind'], t: number, extra: Partial<PlaylistEvent> = {}): PlaylistEvent => ({
   eventId: `${id}-${t}`, playlistId: id, kind, ownerId: 'o', name: id, tracks: ['a', 'b'], followers: 1, organic: true, eventTime: t, ...extra,
@@ -15,7 +15,7 @@ describe('playlist table', () => {
     ]);
     expect([...table.keys()].sort()).toEqual(['1', '3', '4', '5']);
     expect(table.get('1')?.tracks).toEqual(['c']);
-    expect(worldPlaylists(table)).toEqual([
+    expect(pipelinePlaylists(table)).toEqual([
       { id: '1', owner: 'o', tracks: ['c'], followers: 1 },
       { id: '5', owner: 'ana', tracks: ['a', 'b'], followers: 1 },
     ]);

@@ -1,4 +1,4 @@
-import type { WorldPlaylist } from '../models/pipeline/index.js';
+import type { PipelinePlaylist } from '../models/pipeline/index.js';
 import type { PlaylistEvent } from '../streams/index.js';
 
 /** The latest state of each playlist, folded from playlist events (a table over the playlists topic). */
@@ -14,7 +14,7 @@ export function foldPlaylists(events: Iterable<PlaylistEvent>): Map<string, Play
 }
 
 /** Organic playlists with tracks, as the recommendation pipeline takes them. */
-export function worldPlaylists(table: ReadonlyMap<string, PlaylistEvent>): WorldPlaylist[] {
+export function pipelinePlaylists(table: ReadonlyMap<string, PlaylistEvent>): PipelinePlaylist[] {
   return [...table.values()]
     .filter((p) => p.organic && p.tracks.length > 0)
     .map((p) => ({ id: p.playlistId, owner: p.ownerId, tracks: p.tracks, followers: p.followers }));

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlaylistWorld, type WorldPlaylist } from '../models/pipeline/index.js';
+import { buildPlaylistPipeline, type PipelinePlaylist } from '../models/pipeline/index.js';
 import type { AvroTopicKey, FeedbackEvent, InRecord, ListenEvent, OutRecord, ProcessorContext, RecommendationList, UserPairing, UserTasteEmbedding } from '../streams/index.js';
 import { createLiveRecommender } from './recommender.js';
 
 /** 3 genres × 30 playlists of 12 tracks from the genre's 30 tracks; playlist 7 is the most followed. */
-function genreWorld(): WorldPlaylist[] {
+function genreWorld(): PipelinePlaylist[] {
   let x = 12345;
   const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
   return Array.from({ length: 90 }, (_, i) => ({
@@ -36,8 +36,8 @@ const listen = (user: string, track: string, msPlayed = 200_000): ListenEvent =>
 
 describe('live recommender processor', () => {
   it('gives a newcomer popular playlists, then, after a few plays, playlists of their genre from buddies', async () => {
-    const world = await buildPlaylistWorld(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
-    const live = createLiveRecommender({ world, k: 5, refreshEvery: 4, now: () => 42, listsFrom: 0 });
+    const pipeline = await buildPlaylistPipeline(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
+    const live = createLiveRecommender({ pipeline, k: 5, refreshEvery: 4, now: () => 42, listsFrom: 0 });
     const { out, tastes, pairings, ctx, rec } = driver();
     await live.listens.process(rec(listen('ana', 'unknown')), ctx);
     expect(tastes).toHaveLength(0); // no embedded track yet: no taste
@@ -65,12 +65,12 @@ describe('live recommender processor', () => {
     // nothing shown before is shown again
     const shown = new Set(out[0]?.items.map((i) => i.playlistId));
     expect(personal.items.some((i) => shown.has(i.playlistId))).toBe(false);
-    await world.close();
+    await pipeline.close();
   });
 
   it('refreshes at once on a dismissal and never recommends the dismissed playlist; skips do not count as taste', async () => {
-    const world = await buildPlaylistWorld(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
-    const live = createLiveRecommender({ world, k: 3, refreshEvery: 100, strategy: 'popular', listsFrom: 0 });
+    const pipeline = await buildPlaylistPipeline(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
+    const live = createLiveRecommender({ pipeline, k: 3, refreshEvery: 100, strategy: 'popular', listsFrom: 0 });
     const { out, ctx, rec } = driver();
     await live.listens.process(rec(listen('bo', 'g0-t1', 5_000)), ctx); // a 5 s skip
     expect(out).toHaveLength(1);
@@ -82,12 +82,12 @@ describe('live recommender processor', () => {
     await live.feedback.process(rec({ ...fb, kind: 'IMPRESSION' }), ctx);
     expect(out).toHaveLength(2);
     expect(live.stats).toEqual({ users: 1, lists: 2 });
-    await world.close();
+    await pipeline.close();
   });
 
   it('folds a backlog of old events into the taste without sending lists for them', async () => {
-    const world = await buildPlaylistWorld(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
-    const live = createLiveRecommender({ world, k: 3, refreshEvery: 1, listsFrom: 1000 });
+    const pipeline = await buildPlaylistPipeline(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
+    const live = createLiveRecommender({ pipeline, k: 3, refreshEvery: 1, listsFrom: 1000 });
     const { out, tastes, ctx, rec } = driver();
     for (const t of [1, 2, 3, 4]) await live.listens.process(rec({ ...listen('cy', `g1-t${t}`), eventTime: 999 }), ctx);
     expect(out).toHaveLength(0);
@@ -95,6 +95,6 @@ describe('live recommender processor', () => {
     expect(out).toHaveLength(1);
     expect(out[0]?.coldStart).toBe(false); // the backlog made the taste: personalised at once
     expect(tastes.at(-1)?.eventCount).toBe(5);
-    await world.close();
+    await pipeline.close();
   });
 });

@@ -1,20 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { vectorOf } from '../models/embeddings/index.js';
-import type { PlaylistWorld } from '../models/pipeline/index.js';
+import type { PlaylistPipeline } from '../models/pipeline/index.js';
 import type { Recommendation } from '../models/ranking/index.js';
-import { createTasteModel, type FeedbackKind, type TasteModel, type TasteModelOptions, type TasteState } from '../models/taste/index.js';
+import { createTasteModel, type TasteSignal, type TasteModel, type TasteModelOptions, type TasteState } from '../models/taste/index.js';
 import type { FeedbackEvent, ListenEvent, Processor, ProcessorContext, RecommendationList } from '../streams/index.js';
 
 /** How the live recommender chooses: the buddies pipeline, or a baseline to compare online metrics with. */
 export type RecommendStrategy = 'buddies' | 'popular' | 'random';
 
+/** Defaults of {@link createLiveRecommender} (and of `buddies process recommender`). */
+export const DEFAULT_RECOMMENDER_OPTIONS = { k: 10, refreshEvery: 5, strategy: 'buddies' } as const;
+
+export const RECOMMEND_STRATEGIES: readonly RecommendStrategy[] = ['buddies', 'popular', 'random'];
+
 export interface RecommenderOptions {
   /** Embeddings, playlist catalogue, owners' tastes in the pairing index, ranker: built from the playlists known at start. */
-  readonly world: PlaylistWorld;
+  readonly pipeline: PlaylistPipeline;
   readonly strategy?: RecommendStrategy;
   /** Playlists per list (default 10). */
   readonly k?: number;
-  /** Buddies per user (default: the world's). */
+  /** Buddies per user (default: the pipeline's). */
   readonly buddies?: number;
   /** Listens between two refreshes of a user's list (default 5); follows and dismissals refresh at once. */
   readonly refreshEvery?: number;
@@ -59,27 +64,27 @@ export interface LiveRecommender {
  * transaction of the input offsets, the user's taste embedding, their buddies and the recommendation list.
  */
 export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender {
-  const { world } = opts;
-  const k = opts.k ?? 10;
-  const nBuddies = opts.buddies ?? world.options.buddies;
-  const every = opts.refreshEvery ?? 5;
+  const { pipeline } = opts;
+  const k = opts.k ?? DEFAULT_RECOMMENDER_OPTIONS.k;
+  const nBuddies = opts.buddies ?? pipeline.options.buddies;
+  const every = opts.refreshEvery ?? DEFAULT_RECOMMENDER_OPTIONS.refreshEvery;
   const through = opts.playedThrough ?? 0.5;
   const excludedCapacity = opts.excludedCapacity ?? 500;
-  const strategy = opts.strategy ?? 'buddies';
+  const strategy = opts.strategy ?? DEFAULT_RECOMMENDER_OPTIONS.strategy;
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
   const listsFrom = opts.listsFrom ?? now() - 3_600_000;
-  const embeddingVersion = `${world.embeddings.method}-${world.embeddings.dims}`;
+  const embeddingVersion = `${pipeline.embeddings.method}-${pipeline.embeddings.dims}`;
   const modelVersion = opts.modelVersion ?? `${strategy}@${embeddingVersion}`;
   if (!Number.isInteger(k) || k < 1) throw new RangeError('k must be a positive integer');
   if (!Number.isInteger(every) || every < 1) throw new RangeError('refreshEvery must be a positive integer');
   if (!Number.isInteger(nBuddies) || nBuddies < 1) throw new RangeError('buddies must be a positive integer');
-  const model: TasteModel = createTasteModel({ minSignal: 3, ...opts.taste, dims: world.embeddings.dims });
+  const model: TasteModel = createTasteModel({ ...opts.taste, dims: pipeline.embeddings.dims });
   const users = new Map<string, UserState>();
   let lists = 0;
   let allPlaylists: readonly string[] | undefined; // baselines only, listed on first use
-  const trackVector = (id: string) => vectorOf(world.embeddings, id);
-  const playlistVector = (id: string) => world.catalog.get(id)?.centroid;
+  const trackVector = (id: string) => vectorOf(pipeline.embeddings, id);
+  const playlistVector = (id: string) => pipeline.catalog.get(id)?.centroid;
 
   const exclude = (s: UserState, playlistId: string) => {
     s.excluded.delete(playlistId);
@@ -95,33 +100,33 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
     if (!s) {
       // an owner likes the tracks of their own playlists: that is their taste until they listen live
       let taste = model.empty();
-      const made = world.catalog.madeBy(user);
+      const made = pipeline.catalog.madeBy(user);
       for (const id of made) {
-        for (const t of world.catalog.get(id)?.tracks ?? []) taste = model.update(taste, { kind: 'play', itemId: t, vector: trackVector(t), at });
+        for (const t of pipeline.catalog.get(id)?.tracks ?? []) taste = model.update(taste, { kind: 'play', itemId: t, vector: trackVector(t), at });
       }
       s = { taste, excluded: new Set(), sinceRefresh: 0, lists: 0 };
-      for (const id of [...made, ...world.catalog.followedBy(user)]) exclude(s, id);
+      for (const id of [...made, ...pipeline.catalog.followedBy(user)]) exclude(s, id);
       users.set(user, s);
     }
     return s;
   };
 
-  const fold = (s: UserState, kind: FeedbackKind, itemId: string, vector: Float32Array | undefined, at: number) => {
+  const fold = (s: UserState, kind: TasteSignal, itemId: string, vector: Float32Array | undefined, at: number) => {
     s.taste = model.update(s.taste, { kind, itemId, vector, at });
   };
 
   async function choose(user: string, s: UserState): Promise<{ recs: Recommendation[]; buddies: { id: string; score: number }[]; coldStart: boolean; taste: Float32Array | undefined }> {
     const taste = model.vector(s.taste);
     if (strategy === 'buddies') {
-      const buddies = taste ? world.index.query(taste, nBuddies, { exclude: new Set([user]) }) : [];
+      const buddies = taste ? pipeline.index.query(taste, nBuddies, { exclude: new Set([user]) }) : [];
       const heard = new Set(model.recentItems(s.taste, ['play', 'like']));
-      const recs = world.ranker.rank({
+      const recs = pipeline.ranker.rank({
         user: { id: user, taste, hasSignal: model.hasSignal(s.taste), heard: (t) => heard.has(t), excluded: s.excluded },
-        buddies, catalog: world.catalog, k,
+        buddies, catalog: pipeline.catalog, k,
       });
       return { recs, buddies, taste, coldStart: recs.every((r) => r.explanation.reason === 'popular') };
     }
-    allPlaylists ??= world.catalog.popular(Number.MAX_SAFE_INTEGER);
+    allPlaylists ??= pipeline.catalog.popular(Number.MAX_SAFE_INTEGER);
     const pool = allPlaylists.filter((id) => !s.excluded.has(id));
     const picked = strategy === 'popular'
       ? pool.slice(0, k)
@@ -142,7 +147,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
       } });
     }
     if (buddies.length > 0) {
-      ctx.forward('pairings', { key: user, value: { userId: user, buddies: buddies.map((b) => ({ userId: b.id, score: b.score })), modelVersion: `knn-${world.index.kind}@${embeddingVersion}`, updatedAt: at } });
+      ctx.forward('pairings', { key: user, value: { userId: user, buddies: buddies.map((b) => ({ userId: b.id, score: b.score })), modelVersion: `knn-${pipeline.index.kind}@${embeddingVersion}`, updatedAt: at } });
     }
     if (recs.length === 0) return;
     const list: RecommendationList = {

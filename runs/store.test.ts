@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runStoreContract } from '../../test/helpers/run-store-contract.js';
+import { runStoreContract } from '../test/helpers/run-store-contract.js';
 import { hashFile } from './provenance.js';
 import { createJsonlRunStore, createMemoryRunStore, newRunId, RunStoreError, type RunStore } from './store.js';
 

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLoadReport, createRng, createWorldModel, generateWorld, readMpdDir } from '../index.js';
+import { createLoadReport, createWorldModel, generateWorld, readMpdDir } from '../data/index.js';
+import { createRng } from '../models/random.js';
 import {
   affinity,
   assignPersona,

@@ -1,5 +1,5 @@
-import type { Rng } from '../random.js';
-import type { WorldModel } from '../world.js';
+import type { Rng } from '../models/random.js';
+import type { WorldModel } from '../data/world.js';
 import type { HiddenTaste } from './reaction.js';
 
 /**

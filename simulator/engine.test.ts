@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../data/random.js';
-import { curateTracks } from '../data/simulate/index.js';
+import { createRng } from '../models/random.js';
+import { curateTracks } from './curate.js';
 import { createWorldModel } from '../data/world.js';
 import type { RecommendationList } from '../streams/index.js';
 import { createSimulation } from './engine.js';

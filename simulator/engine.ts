@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createRng, hash32, type Rng } from '../data/random.js';
-import {
-  PERSONAS, assignPersona, curateTracks, impressionGapMs, nextSessionStart, planSession, react, tasteAt,
-  type HiddenTaste, type Persona, type PersonaMix, type TasteShift,
-} from '../data/simulate/index.js';
+import { hash32 } from '../data/random.js';
+import { createRng, type Rng } from '../models/random.js';
+import { curateTracks } from './curate.js';
+import { PERSONAS, assignPersona, type Persona, type PersonaMix } from './personas.js';
+import { react, type HiddenTaste } from './reaction.js';
+import { impressionGapMs, nextSessionStart, planSession } from './session.js';
+import { tasteAt, type TasteShift } from './shift.js';
 import type { WorldModel } from '../data/world.js';
 import type { FeedbackEvent, ListenEvent, PlaylistEvent, RecommendationList } from '../streams/index.js';
 

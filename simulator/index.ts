@@ -1,4 +1,15 @@
+export { assignPersona, DEFAULT_PERSONA_MIX, PERSONA_NAMES, PERSONAS } from './personas.js';
+export type { Persona, PersonaMix, PersonaName } from './personas.js';
+export { affinity, react, tasteMatch } from './reaction.js';
+export type { HiddenTaste, Reaction, ShownPlaylist, TrackOutcome, TrackReaction } from './reaction.js';
+export { diurnalWeight, impressionGapMs, nextSessionStart, planSession } from './session.js';
+export type { SessionPlan } from './session.js';
+export { shiftTaste, tasteAt } from './shift.js';
+export type { TasteShift } from './shift.js';
+export { curateTracks } from './curate.js';
 export { createSimulation } from './engine.js';
 export type { OnlineMetrics, SimEvent, SimUser, Simulation, SimulationOptions } from './engine.js';
 export { runLiveSimulation } from './run.js';
 export type { LiveSimulationOptions, LiveSimulationResult } from './run.js';
+export { formatMetricsTable, onlineMetricRows, recordOnlineMetrics } from './metrics.js';
+export type { MetricRow } from './metrics.js';

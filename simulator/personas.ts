@@ -1,5 +1,5 @@
-import { hash32, unit } from '../random.js';
-import type { UserTaste } from '../world.js';
+import { hash32, unit } from '../data/random.js';
+import type { UserTaste } from '../data/world.js';
 
 export type PersonaName = 'newcomer' | 'casual' | 'heavy' | 'explorer' | 'curator';
 

@@ -1,4 +1,4 @@
-import type { Rng } from '../random.js';
+import type { Rng } from '../models/random.js';
 import type { Persona } from './personas.js';
 
 /** A user's hidden taste: communities and weights (weights need not sum to 1; only their ratios matter). */

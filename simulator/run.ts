@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { WorldModel } from '../data/world.js';
-import type { TasteShift } from '../data/simulate/index.js';
+import type { TasteShift } from './shift.js';
 import { readTopicSnapshot, type AvroSerde, type TypedProducer } from '../streams/index.js';
 import { createSimulation, type OnlineMetrics, type SimEvent } from './engine.js';
 

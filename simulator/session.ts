@@ -1,4 +1,4 @@
-import type { Rng } from '../random.js';
+import type { Rng } from '../models/random.js';
 import type { Persona } from './personas.js';
 
 const HOUR = 3_600_000;

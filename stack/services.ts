@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import type { BuddiesConfig } from '../cli/config.js';
+import type { BuddiesConfig } from '../config/index.js';
 import type { StartOptions } from './processes.js';
 
 /** Versions resolved from Maven Central (stack/pom.xml holds the same defaults). */

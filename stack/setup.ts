@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BuddiesConfig } from '../cli/config.js';
+import type { BuddiesConfig } from '../config/index.js';
 import { APICURIO_VERSION, CLICKHOUSE_BINARIES, KAFKA_VERSION, stackPaths } from './services.js';
 
 /** A prerequisite that cannot be installed here: the message says exactly what to do. */

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { BuddiesConfig } from '../cli/config.js';
+import type { BuddiesConfig } from '../config/index.js';
 import { isAlive, readPidFile, startDaemon, stopDaemon, waitUntil } from './processes.js';
 import { clickhouseService, kafkaService, portInUse, registryService, type ServiceDef, type ServiceName } from './services.js';
 import { findClickhouseBinary, setupStack } from './setup.js';

@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { MissingTopicsError } from './errors.js';
 import { withRetry } from './retry.js';
 import { TOPICS, TOPIC_KEYS, type TopicKey, type TopicNames } from './topics.js';
 
@@ -37,6 +38,22 @@ export async function ensureTopics(kafka: Kafka, topics: TopicNames, keys: reado
       created: missing.map((k) => topics.name(k)),
       existing: keys.filter((k) => existing.has(topics.name(k))).map((k) => topics.name(k)),
     };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Throws {@link MissingTopicsError} unless every topic of `keys` exists: a producer or consumer on a missing
+ * topic would otherwise retry for ever ("This server does not host this topic-partition").
+ */
+export async function requireTopics(kafka: Kafka, topics: TopicNames, keys: readonly TopicKey[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = keys.map((k) => topics.name(k)).filter((t) => !existing.has(t));
+    if (missing.length > 0) throw new MissingTopicsError(missing);
   } finally {
     await admin.disconnect();
   }

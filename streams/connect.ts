@@ -1,13 +1,9 @@
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
-import { createAvroSerde, createKafka, createSchemaRegistry, topicNames, type AvroSerde, type AvroTopicKey, type TopicNames } from '../streams/index.js';
-import type { WarehouseOptions } from '../warehouse/index.js';
-import type { BuddiesConfig } from './config.js';
-
-/** The ClickHouse connection the configuration names (another database for tests and benchmarks). */
-export function warehouseOptions(cfg: BuddiesConfig, database: string = cfg.clickhouse.database): WarehouseOptions {
-  return { url: cfg.clickhouse.url, database, username: cfg.clickhouse.username, password: cfg.clickhouse.password };
-}
+import type { BuddiesConfig } from '../config/index.js';
+import { createKafka } from './kafka.js';
+import { createAvroSerde, createSchemaRegistry, type AvroSerde } from './serde.js';
+import { topicNames, type AvroTopicKey, type TopicNames } from './topics.js';
 
 export interface StreamClients {
   readonly kafka: Kafka;

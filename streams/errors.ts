@@ -32,6 +32,16 @@ export class TransientError extends BuddiesError {
   readonly code = 'TRANSIENT';
 }
 
+/** Topics a command needs do not exist yet (`buddies topics ensure` creates them). */
+export class MissingTopicsError extends BuddiesError {
+  override readonly name = 'MissingTopicsError';
+  readonly retriable = false;
+  readonly code = 'MISSING_TOPICS';
+  constructor(readonly topics: readonly string[]) {
+    super(`topic${topics.length > 1 ? 's' : ''} ${topics.join(', ')} ${topics.length > 1 ? 'do' : 'does'} not exist`);
+  }
+}
+
 /** Whether an error is worth retrying: ours say so, kafkajs marks its own `retriable`. */
 export function isRetriable(err: unknown): boolean {
   if (err instanceof BuddiesError) return err.retriable;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { findRootDir } from '../cli/config.js';
+import { findRootDir } from '../config/index.js';
 import { readTopicSchema } from './serde.js';
 import { AVRO_TOPIC_KEYS, TOPICS, TOPIC_KEYS, topicNames } from './topics.js';
 

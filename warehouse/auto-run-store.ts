@@ -1,5 +1,7 @@
-import { createJsonlRunStore, type RunStore } from '../models/runs/index.js';
-import { createClickHouseRunStore, createWarehouseClient, migrateWarehouse, type WarehouseOptions } from '../warehouse/index.js';
+import { createJsonlRunStore, type RunStore } from '../runs/index.js';
+import { createWarehouseClient, type WarehouseOptions } from './client.js';
+import { migrateWarehouse } from './migrate.js';
+import { createClickHouseRunStore } from './run-store.js';
 
 /**
  * Where runs are recorded when no file is named: ClickHouse when the stack's ClickHouse answers (schema

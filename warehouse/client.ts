@@ -1,10 +1,16 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { BuddiesConfig } from '../config/index.js';
 
 export interface WarehouseOptions {
   readonly url: string;
   readonly database: string;
   readonly username?: string;
   readonly password?: string;
+}
+
+/** The ClickHouse connection the configuration names (another database for tests and benchmarks). */
+export function warehouseOptions(cfg: BuddiesConfig, database: string = cfg.clickhouse.database): WarehouseOptions {
+  return { url: cfg.clickhouse.url, database, username: cfg.clickhouse.username, password: cfg.clickhouse.password };
 }
 
 /**

@@ -7,6 +7,31 @@ export interface MigrateResult {
   readonly alreadyApplied: readonly string[];
 }
 
+/** The warehouse database is missing or behind the code's migrations (`buddies warehouse migrate` fixes it). */
+export class WarehouseSchemaError extends Error {
+  override readonly name = 'WarehouseSchemaError';
+  constructor(readonly database: string, readonly pending: readonly string[]) {
+    super(pending.length === 0 ? `database ${database} does not exist` : `database ${database} lacks migration${pending.length > 1 ? 's' : ''} ${pending.join(', ')}`);
+  }
+}
+
+/** Throws {@link WarehouseSchemaError} unless the database exists with every migration applied. Reads only. */
+export async function requireWarehouseSchema(opts: WarehouseOptions, migrations: readonly Migration[] = MIGRATIONS): Promise<void> {
+  const server = createWarehouseClient(opts, 'default');
+  try {
+    const rowsOf = async (query: string) => (await server.query({ query, format: 'JSONEachRow' })).json();
+    if ((await rowsOf(`SELECT name FROM system.databases WHERE name = '${opts.database}'`)).length === 0) throw new WarehouseSchemaError(opts.database, []);
+    const tables = await rowsOf(`SELECT name FROM system.tables WHERE database = '${opts.database}' AND name = 'schema_migrations'`);
+    if (tables.length === 0) throw new WarehouseSchemaError(opts.database, migrations.map((m) => m.name));
+    const rows = await (await server.query({ query: `SELECT id FROM ${opts.database}.schema_migrations FINAL`, format: 'JSONEachRow' })).json<{ id: number }>();
+    const done = new Set(rows.map((r) => Number(r.id)));
+    const pending = migrations.filter((m) => !done.has(m.id)).map((m) => m.name);
+    if (pending.length > 0) throw new WarehouseSchemaError(opts.database, pending);
+  } finally {
+    await server.close();
+  }
+}
+
 /** Creates the database and applies the migrations not yet recorded in `schema_migrations`. Idempotent. */
 export async function migrateWarehouse(opts: WarehouseOptions, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
   const server = createWarehouseClient(opts, 'default');

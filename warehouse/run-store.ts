@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { newRunId, type RunRecord, type RunStore } from '../models/runs/index.js';
+import { newRunId, type RunRecord, type RunStore } from '../runs/index.js';
 
 /** Run ids are `YYYYMMDD-HHMMSS-hex` or caller-chosen: only these characters reach SQL (18.16 has no query parameters). */
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,200}$/;

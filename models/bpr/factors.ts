@@ -1,4 +1,4 @@
-import { createRng } from '../embeddings/random.js';
+import { createRng } from '../random.js';
 import type { InteractionMatrix } from '../interactions.js';
 import type { BprFactors, BprOptions, Ranked } from './types.js';
 

@@ -11,7 +11,7 @@ export interface BprOptions {
   readonly learningRate: number;
   /** L2 regularisation per update (default 0.01). */
   readonly regularization: number;
-  /** Passes over the data; one epoch draws `nnz` samples (default 50). */
+  /** Passes over the data; one epoch draws `nnz` samples (default 100, tuned on Last.fm: docs/models-bpr.md). */
   readonly epochs: number;
   /** Learn an item bias (a factor column whose user side is fixed at 1; default true). */
   readonly itemBias: boolean;
@@ -32,7 +32,7 @@ export const DEFAULT_BPR_OPTIONS: BprOptions = {
   factors: 64,
   learningRate: 0.05,
   regularization: 0.01,
-  epochs: 50,
+  epochs: 100,
   itemBias: true,
   negatives: 'uniform',
   verifyNegatives: true,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cosine, vectorOf } from './embeddings.js';
 import { symmetricEigen } from './linalg.js';
-import { createRng } from './random.js';
+import { createRng } from '../random.js';
 import { randomizedSvd } from './rsvd.js';
 import type { Csr } from './sparse.js';
 import { loadEmbeddings, saveEmbeddings, EmbeddingsFormatError } from './store.js';

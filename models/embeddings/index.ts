@@ -1,13 +1,11 @@
 export { cosine, normalizeRows, vectorOf, EMBEDDINGS_FORMAT_VERSION } from './embeddings.js';
 export type { ItemEmbeddings } from './embeddings.js';
-export { createEmbeddingTrainer, DEFAULT_PPMI, DEFAULT_SGNS } from './trainer.js';
+export { createEmbeddingTrainer, DEFAULT_EMBEDDING_OPTIONS, DEFAULT_PPMI, DEFAULT_SGNS, EMBEDDING_METHODS } from './trainer.js';
 export type { EmbeddingMethod, EmbeddingTrainer, EmbeddingTrainerOptions } from './trainer.js';
 export { loadEmbeddings, saveEmbeddings, EmbeddingsFormatError } from './store.js';
 export type { EmbeddingsManifest } from './store.js';
 export { encodeBaskets, vocabularyFromIds } from './vocabulary.js';
 export type { Baskets, Vocabulary } from './vocabulary.js';
-export { createRng, sampleIndices } from './random.js';
-export type { Rng } from './random.js';
 export { randomizedSvd } from './rsvd.js';
 export { ppmiMatrix } from './sparse.js';
 export type { Csr, BasketWeighting } from './sparse.js';

@@ -1,4 +1,4 @@
-import type { Rng } from './random.js';
+import type { Rng } from '../random.js';
 
 /**
  * Orthonormalises the columns of Y (n × k, row-major) in place by modified Gram–Schmidt, run twice

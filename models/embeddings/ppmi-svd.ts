@@ -1,5 +1,5 @@
 import { normalizeRows } from './embeddings.js';
-import { createRng } from './random.js';
+import { createRng } from '../random.js';
 import { randomizedSvd } from './rsvd.js';
 import { ppmiMatrix, type BasketWeighting } from './sparse.js';
 import type { Baskets } from './vocabulary.js';

@@ -1,5 +1,5 @@
 import { gramT, orthonormalize, symmetricEigen } from './linalg.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../random.js';
 import { spmm, spmmT, type Csr } from './sparse.js';
 
 /**

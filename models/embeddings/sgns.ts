@@ -1,5 +1,5 @@
 import { normalizeRows } from './embeddings.js';
-import { createRng } from './random.js';
+import { createRng } from '../random.js';
 import type { Baskets } from './vocabulary.js';
 
 export interface SgnsParams {

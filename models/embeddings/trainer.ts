@@ -5,6 +5,11 @@ import { encodeBaskets } from './vocabulary.js';
 
 export type EmbeddingMethod = 'ppmi-svd' | 'sgns';
 
+export const EMBEDDING_METHODS: readonly EmbeddingMethod[] = ['ppmi-svd', 'sgns'];
+
+/** Defaults of {@link createEmbeddingTrainer} (and of the commands' embedding flags). */
+export const DEFAULT_EMBEDDING_OPTIONS = { method: 'ppmi-svd', dims: 64, minCount: 2, seed: 1 } as const satisfies Required<Pick<EmbeddingTrainerOptions, 'method' | 'dims' | 'minCount' | 'seed'>>;
+
 export interface EmbeddingTrainerOptions {
   readonly method?: EmbeddingMethod;
   /** Vector size (default 64). */
@@ -49,11 +54,11 @@ function positiveInt(name: string, v: number): void {
 }
 
 export function createEmbeddingTrainer(options: EmbeddingTrainerOptions = {}): EmbeddingTrainer {
-  const method = options.method ?? 'ppmi-svd';
-  if (method !== 'ppmi-svd' && method !== 'sgns') throw new RangeError(`unknown embedding method '${String(method)}'`);
-  const dims = options.dims ?? 64;
-  const minCount = options.minCount ?? 2;
-  const seed = options.seed ?? 1;
+  const method = options.method ?? DEFAULT_EMBEDDING_OPTIONS.method;
+  if (!EMBEDDING_METHODS.includes(method)) throw new RangeError(`unknown embedding method '${String(method)}'`);
+  const dims = options.dims ?? DEFAULT_EMBEDDING_OPTIONS.dims;
+  const minCount = options.minCount ?? DEFAULT_EMBEDDING_OPTIONS.minCount;
+  const seed = options.seed ?? DEFAULT_EMBEDDING_OPTIONS.seed;
   positiveInt('dims', dims);
   positiveInt('minCount', minCount);
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);

@@ -1,5 +1,5 @@
 import type { BprModel } from '../bpr/index.js';
-import { createRng } from '../embeddings/random.js';
+import { createRng } from '../random.js';
 import { hasInteraction, holdoutSplit, itemCounts, rowOf, type InteractionMatrix } from '../interactions.js';
 import { coverageAtK, meanOver, ndcgAtK, noveltyAtK, precisionAtK, recallAtK } from './metrics.js';
 

@@ -1,5 +1,5 @@
 import type { EmbeddingMethod, EmbeddingTrainerOptions } from '../embeddings/index.js';
-import { buildPlaylistWorld, type WorldPlaylist } from '../pipeline/index.js';
+import { buildPlaylistPipeline, type PipelinePlaylist } from '../pipeline/index.js';
 import { createRanker, type RankerOptions } from '../ranking/index.js';
 import { idfOverlapBaseline, popularityBaseline, randomBaseline, scoreMpd, splitMpd, type MpdMethod, type MpdMetrics } from './mpd-protocol.js';
 
@@ -37,7 +37,7 @@ export interface MpdEvalResult {
  * Protocol (a) end to end: split, then in the same run the full pipeline (per embedding method, plus
  * ablations) and the IDF-overlap, popularity and random baselines, each scored on the top k.
  */
-export async function runMpdEval(playlists: readonly WorldPlaylist[], options: MpdEvalOptions = {}): Promise<MpdEvalResult> {
+export async function runMpdEval(playlists: readonly PipelinePlaylist[], options: MpdEvalOptions = {}): Promise<MpdEvalResult> {
   const o = {
     queries: options.queries ?? 500,
     minTracks: options.minTracks ?? 20,
@@ -66,7 +66,7 @@ export async function runMpdEval(playlists: readonly WorldPlaylist[], options: M
   const ranking = options.ranking ?? {};
   for (const m of o.methods) {
     const t0 = Date.now();
-    const world = await buildPlaylistWorld(split.corpus, {
+    const world = await buildPlaylistPipeline(split.corpus, {
       embeddings: { ...options.embeddings, method: m, dims: o.dims, seed: o.seed },
       buddies: o.buddies,
       threads: o.threads,

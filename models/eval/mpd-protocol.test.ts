@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { WorldPlaylist } from '../pipeline/index.js';
+import type { PipelinePlaylist } from '../pipeline/index.js';
 import { formatMpdTable, runMpdEval } from './mpd-eval.js';
 import { idfOverlapBaseline, popularityBaseline, randomBaseline, scoreMpd, splitMpd, type MpdQuery } from './mpd-protocol.js';
 
-const pl = (id: string, tracks: string[], followers = 0): WorldPlaylist => ({ id, owner: `o${id}`, tracks, followers });
+const pl = (id: string, tracks: string[], followers = 0): PipelinePlaylist => ({ id, owner: `o${id}`, tracks, followers });
 
 describe('splitMpd', () => {
   it('keeps playlists with enough unique tracks, halves them in order and removes queries from the corpus', () => {
@@ -50,7 +50,7 @@ describe('baselines', () => {
 
 describe('runMpdEval', () => {
   it('runs the pipeline and the baselines in one run and formats a table', async () => {
-    const playlists: WorldPlaylist[] = [];
+    const playlists: PipelinePlaylist[] = [];
     for (let i = 0; i < 60; i++) {
       const g = i % 3;
       playlists.push(pl(String(i), Array.from({ length: 12 }, (_, j) => `g${g}-${(i * 5 + j * 7) % 25}`), i % 7));

@@ -1,5 +1,5 @@
-import { createRng, sampleIndices } from '../embeddings/index.js';
-import type { PipelineQuery, WorldPlaylist } from '../pipeline/index.js';
+import { createRng, sampleIndices } from '../random.js';
+import type { PipelineQuery, PipelinePlaylist } from '../pipeline/index.js';
 
 /**
  * Protocol (a) on MPD playlists: query playlists with at least `minTracks` unique tracks (a seeded
@@ -8,7 +8,7 @@ import type { PipelineQuery, WorldPlaylist } from '../pipeline/index.js';
  * recommend from, so nothing of a hidden half leaks into embeddings, tastes or IDF.
  */
 export interface MpdSplit {
-  readonly corpus: readonly WorldPlaylist[];
+  readonly corpus: readonly PipelinePlaylist[];
   readonly queries: readonly MpdQuery[];
 }
 
@@ -23,7 +23,7 @@ export interface MpdSplitOptions {
   readonly seed: number;
 }
 
-export function splitMpd(playlists: readonly WorldPlaylist[], opts: MpdSplitOptions): MpdSplit {
+export function splitMpd(playlists: readonly PipelinePlaylist[], opts: MpdSplitOptions): MpdSplit {
   const eligible = playlists.filter((p) => new Set(p.tracks).size >= opts.minTracks);
   const picked = sampleIndices(eligible.length, opts.queries, createRng(opts.seed)).map((i) => eligible[i]!);
   const pickedIds = new Set(picked.map((p) => p.id));
@@ -75,7 +75,7 @@ export function scoreMpd(recs: readonly (readonly string[])[], queries: readonly
 export type MpdMethod = (queries: readonly MpdQuery[], k: number) => Promise<string[][]>;
 
 /** IDF-weighted track overlap: cosine between the binary TF-IDF vectors of the query's tracks and each playlist's. */
-export function idfOverlapBaseline(corpus: readonly WorldPlaylist[]): MpdMethod {
+export function idfOverlapBaseline(corpus: readonly PipelinePlaylist[]): MpdMethod {
   const n = corpus.length;
   const byTrack = new Map<string, number[]>();
   const sets = corpus.map((p) => [...new Set(p.tracks)]);
@@ -111,13 +111,13 @@ export function idfOverlapBaseline(corpus: readonly WorldPlaylist[]): MpdMethod 
 }
 
 /** Most-followed playlists. */
-export function popularityBaseline(corpus: readonly WorldPlaylist[]): MpdMethod {
+export function popularityBaseline(corpus: readonly PipelinePlaylist[]): MpdMethod {
   const ranked = [...corpus].sort((a, b) => b.followers - a.followers || (a.id < b.id ? -1 : 1)).map((p) => p.id);
   return async (queries, k) => queries.map((q) => ranked.filter((id) => !q.exclude.includes(id)).slice(0, k));
 }
 
 /** Uniformly random playlists (seeded). */
-export function randomBaseline(corpus: readonly WorldPlaylist[], seed: number): MpdMethod {
+export function randomBaseline(corpus: readonly PipelinePlaylist[], seed: number): MpdMethod {
   const rng = createRng(seed);
   return async (queries, k) =>
     queries.map((q) => sampleIndices(corpus.length, k + q.exclude.length, rng).map((i) => corpus[i]!.id).filter((id) => !q.exclude.includes(id)).slice(0, k));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../embeddings/random.js';
+import { createRng } from '../random.js';
 import { createExactIndex } from './exact.js';
 import { createHnswIndex } from './hnsw.js';
 import type { PairingIndex } from './pairing.js';

@@ -1,11 +1,14 @@
 import { createEmbeddingTrainer, vectorOf, type EmbeddingTrainerOptions, type ItemEmbeddings } from '../embeddings/index.js';
 import { createExactIndex, createHnswIndex, type Neighbor } from '../pairing/index.js';
 import { meanTaste } from '../taste/index.js';
+import { DEFAULT_PIPELINE_OPTIONS, type PairingIndexKind } from './pipeline.js';
 
 export interface NeighborsOptions {
   readonly embeddings?: EmbeddingTrainerOptions;
   readonly k: number;
-  readonly index?: 'exact' | 'hnsw';
+  /** Pairing index (default exact). */
+  readonly index?: PairingIndexKind;
+  /** Worker threads for exact batch KNN (default 2). */
   readonly threads?: number;
   /** How an interaction's weight (play count) weighs its item in the taste mean (default log1p). */
   readonly weighting?: 'log1p' | 'linear' | 'binary';
@@ -48,8 +51,8 @@ export async function computeNeighbors(
     const h = [...history.get(u)!];
     return meanTaste(h.map(([item]) => vectorOf(embeddings, item)), dims, h.map(([, x]) => w(x)));
   });
-  const index = (options.index ?? 'exact') === 'exact'
-    ? createExactIndex({ dims, threads: options.threads ?? 2, capacity: users.length + 1 })
+  const index = (options.index ?? DEFAULT_PIPELINE_OPTIONS.index) === 'exact'
+    ? createExactIndex({ dims, threads: options.threads ?? DEFAULT_PIPELINE_OPTIONS.threads, capacity: users.length + 1 })
     : createHnswIndex({ dims, capacity: users.length + 1 });
   const withTaste = users.flatMap((u, i) => (tastes[i] ? [i] : []));
   for (const i of withTaste) index.upsert(users[i]!, tastes[i]!);
@@ -58,7 +61,7 @@ export async function computeNeighbors(
   withTaste.forEach((i, row) => qs.set(tastes[i]!, row * dims));
   const t0 = Date.now();
   const knn = await index.queryMany(qs, k, withTaste.map((i) => users[i]!));
-  log(`neighbors: KNN (${options.index ?? 'exact'}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  log(`neighbors: KNN (${options.index ?? DEFAULT_PIPELINE_OPTIONS.index}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   await index.close();
   const byUser = new Map<number, Neighbor[]>(withTaste.map((i, row) => [i, knn[row]!]));
   return { embeddings, neighbors: new Map(users.map((u, i) => [u, byUser.get(i) ?? []])) };

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../embeddings/index.js';
+import { createRng } from '../random.js';
 import { createTasteModel, meanTaste } from '../taste/index.js';
-import { buildPlaylistWorld, type WorldPlaylist } from './pipeline.js';
+import { buildPlaylistPipeline, type PipelinePlaylist } from './pipeline.js';
 import { computeNeighbors } from './neighbors.js';
 
 /** Playlists from 3 genres of 40 tracks; each playlist 15 tracks of one genre. */
-function genreWorld(seed: number): WorldPlaylist[] {
+function genreWorld(seed: number): PipelinePlaylist[] {
   const rng = createRng(seed);
-  const out: WorldPlaylist[] = [];
+  const out: PipelinePlaylist[] = [];
   for (let i = 0; i < 90; i++) {
     const g = i % 3;
     out.push({ id: String(i), owner: `o${i}`, tracks: Array.from({ length: 15 }, () => `g${g}-t${rng.int(40)}`), followers: i === 7 ? 100 : i % 5 });
@@ -15,9 +15,9 @@ function genreWorld(seed: number): WorldPlaylist[] {
   return out;
 }
 
-describe('buildPlaylistWorld', () => {
+describe('buildPlaylistPipeline', () => {
   it("recommends playlists of the query user's genre from their buddies, never an excluded one", async () => {
-    const world = await buildPlaylistWorld(genreWorld(1), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
+    const world = await buildPlaylistPipeline(genreWorld(1), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
     const [rec] = await world.recommend([{ user: 'u', tracks: ['g1-t1', 'g1-t2', 'g1-t3', 'g1-t4'], exclude: ['1', '4'] }], 5);
     expect(rec).toHaveLength(5);
     for (const r of rec!) {
@@ -31,7 +31,7 @@ describe('buildPlaylistWorld', () => {
   });
 
   it('gives a user without known tracks the popular playlists', async () => {
-    const world = await buildPlaylistWorld(genreWorld(1), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
+    const world = await buildPlaylistPipeline(genreWorld(1), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
     const [rec] = await world.recommend([{ user: 'new', tracks: ['unknown-track'], exclude: [] }], 3);
     expect(rec![0]!.playlistId).toBe('7');
     expect(rec!.every((r) => r.explanation.reason === 'popular')).toBe(true);

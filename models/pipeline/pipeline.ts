@@ -3,8 +3,8 @@ import { createExactIndex, createHnswIndex, type PairingIndex } from '../pairing
 import { createMemoryCatalog, createRanker, playlistCentroid, type PlaylistCatalog, type Ranker, type RankerOptions, type Recommendation } from '../ranking/index.js';
 import { meanTaste } from '../taste/index.js';
 
-/** A playlist of the offline world: made by `owner`, who likes its tracks. */
-export interface WorldPlaylist {
+/** A playlist the pipeline recommends: made by `owner`, who likes its tracks. */
+export interface PipelinePlaylist {
   readonly id: string;
   readonly owner: string;
   readonly tracks: readonly string[];
@@ -23,17 +23,22 @@ export interface PipelineOptions {
   /** Buddies per user: K of the taste KNN (default 300). */
   readonly buddies?: number;
   /** Pairing index: exact (default) or hnsw. */
-  readonly index?: 'exact' | 'hnsw';
-  /** Worker threads for exact batch KNN (default: available parallelism). */
+  readonly index?: PairingIndexKind;
+  /** Worker threads for exact batch KNN (default 2). */
   readonly threads?: number;
   readonly ranking?: RankerOptions;
-  /** Tracks with an embedding needed before a user is personalised (default 1). */
-  readonly minSignal?: number;
+  /** Distinct history tracks with an embedding needed before a user is personalised (default 1). */
+  readonly minEmbeddedTracks?: number;
   readonly log?: (msg: string) => void;
 }
 
-/** The offline world built once: embeddings, owners' tastes in a pairing index, a catalogue. */
-export interface PlaylistWorld {
+export type PairingIndexKind = 'exact' | 'hnsw';
+
+/** Defaults of {@link buildPlaylistPipeline} (and of the pairing commands, which import them). */
+export const DEFAULT_PIPELINE_OPTIONS = { buddies: 300, index: 'exact', threads: 2, minEmbeddedTracks: 1 } as const satisfies Required<Omit<PipelineOptions, 'embeddings' | 'ranking' | 'log'>>;
+
+/** The pipeline built once over a set of playlists: embeddings, owners' tastes in a pairing index, a catalogue. */
+export interface PlaylistPipeline {
   readonly embeddings: ItemEmbeddings;
   readonly catalog: PlaylistCatalog;
   readonly index: PairingIndex;
@@ -41,7 +46,7 @@ export interface PlaylistWorld {
   readonly options: Required<Omit<PipelineOptions, 'embeddings' | 'ranking' | 'log'>>;
   /**
    * Recommends k playlists to each query user (same order as the queries). `overrides` swaps the
-   * ranker or the number of buddies for this call (ablations and tuning over one built world).
+   * ranker or the number of buddies for this call (ablations and tuning over one built pipeline).
    */
   recommend(queries: readonly PipelineQuery[], k: number, overrides?: { readonly ranker?: Ranker; readonly buddies?: number }): Promise<Recommendation[][]>;
   close(): Promise<void>;
@@ -52,15 +57,15 @@ export interface PlaylistWorld {
  * each owner's taste (weighted mean of the tracks they like) in a pairing index, then per query user:
  * taste → buddies (KNN) → candidates (the buddies' playlists) → ranking.
  */
-export async function buildPlaylistWorld(playlists: readonly WorldPlaylist[], options: PipelineOptions = {}): Promise<PlaylistWorld> {
+export async function buildPlaylistPipeline(playlists: readonly PipelinePlaylist[], options: PipelineOptions = {}): Promise<PlaylistPipeline> {
   const log = options.log ?? (() => {});
-  const buddies = options.buddies ?? 300;
-  const indexKind = options.index ?? 'exact';
-  const threads = options.threads ?? 2;
-  const minSignal = options.minSignal ?? 1;
+  const buddies = options.buddies ?? DEFAULT_PIPELINE_OPTIONS.buddies;
+  const indexKind = options.index ?? DEFAULT_PIPELINE_OPTIONS.index;
+  const threads = options.threads ?? DEFAULT_PIPELINE_OPTIONS.threads;
+  const minEmbeddedTracks = options.minEmbeddedTracks ?? DEFAULT_PIPELINE_OPTIONS.minEmbeddedTracks;
   if (!Number.isInteger(buddies) || buddies < 1) throw new RangeError(`buddies must be a positive integer, got ${buddies}`);
   if (indexKind !== 'exact' && indexKind !== 'hnsw') throw new RangeError(`index must be exact or hnsw, got ${String(indexKind)}`);
-  if (!Number.isInteger(minSignal) || minSignal < 0) throw new RangeError('minSignal must be an integer >= 0');
+  if (!Number.isInteger(minEmbeddedTracks) || minEmbeddedTracks < 0) throw new RangeError('minEmbeddedTracks must be an integer >= 0');
   const ranker = createRanker(options.ranking);
   const trainer = createEmbeddingTrainer({ log, ...options.embeddings });
 
@@ -99,7 +104,7 @@ export async function buildPlaylistWorld(playlists: readonly WorldPlaylist[], op
     catalog,
     index,
     ranker,
-    options: { buddies, index: indexKind, threads, minSignal },
+    options: { buddies, index: indexKind, threads, minEmbeddedTracks },
     async recommend(queries, k, overrides) {
       const nBuddies = overrides?.buddies ?? buddies;
       const rk = overrides?.ranker ?? ranker;
@@ -118,7 +123,7 @@ export async function buildPlaylistWorld(playlists: readonly WorldPlaylist[], op
           user: {
             id: q.user,
             taste: tastes[i]!.taste,
-            hasSignal: tastes[i]!.signal >= minSignal,
+            hasSignal: tastes[i]!.signal >= minEmbeddedTracks,
             heard: (t) => heard.has(t),
             excluded: new Set(q.exclude),
           },
@@ -132,11 +137,11 @@ export async function buildPlaylistWorld(playlists: readonly WorldPlaylist[], op
   };
 }
 
-/** An MPD playlist as a world playlist: its own owner, who likes its tracks. */
-export function worldPlaylistFromMpd(p: {
+/** An MPD playlist as a pipeline playlist: its own owner, who likes its tracks. */
+export function pipelinePlaylistFromMpd(p: {
   readonly pid: number;
   readonly tracks: readonly { readonly track_uri: string }[];
   readonly num_followers: number;
-}): WorldPlaylist {
+}): PipelinePlaylist {
   return { id: String(p.pid), owner: `mpd-owner:${p.pid}`, tracks: p.tracks.map((t) => t.track_uri), followers: p.num_followers };
 }

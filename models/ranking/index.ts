@@ -1,4 +1,4 @@
 export { createRanker, DEFAULT_RANKING_WEIGHTS, gatherCandidates, popularFallback, reRank, scoreBuddyCandidates } from './ranker.js';
 export type { RankRequest, Ranker, RankerOptions, RankingWeights } from './ranker.js';
 export { createMemoryCatalog, playlistCentroid } from './catalog.js';
-export type { Buddy, Explanation, PlaylistCatalog, PlaylistInfo, RankingUser, Recommendation, ScoreComponents } from './types.js';
+export type { RankedBuddy, RankingExplanation, PlaylistCatalog, PlaylistInfo, RankingUser, Recommendation, ScoreComponents } from './types.js';

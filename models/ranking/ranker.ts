@@ -1,4 +1,4 @@
-import type { Buddy, Explanation, PlaylistCatalog, PlaylistInfo, RankingUser, Recommendation, ScoreComponents } from './types.js';
+import type { RankedBuddy, RankingExplanation, PlaylistCatalog, PlaylistInfo, RankingUser, Recommendation, ScoreComponents } from './types.js';
 
 /** Weights of the score terms; each term lies in [0, 1] (BPR scores are squashed by a logistic). */
 export interface RankingWeights {
@@ -34,7 +34,7 @@ export const DEFAULT_RANKING_WEIGHTS: RankingWeights = { bpr: 0.5, familiarity: 
 export interface RankRequest {
   readonly user: RankingUser;
   /** The user's buddies, most similar first (from the pairing index). */
-  readonly buddies: readonly Buddy[];
+  readonly buddies: readonly RankedBuddy[];
   readonly catalog: PlaylistCatalog;
   readonly k: number;
   /** Optional BPR scorer: raw scores for (user, playlists), or undefined when the user is unknown to the model. */
@@ -78,12 +78,12 @@ export function createRanker(options: RankerOptions = {}): Ranker {
 }
 
 interface Evidence {
-  readonly buddy: Buddy;
+  readonly buddy: RankedBuddy;
   readonly relation: 'made' | 'follows';
 }
 
 /** Candidate playlists: made or followed by a buddy, organic, not excluded for the user. */
-export function gatherCandidates(user: RankingUser, buddies: readonly Buddy[], catalog: PlaylistCatalog): Map<string, Evidence[]> {
+export function gatherCandidates(user: RankingUser, buddies: readonly RankedBuddy[], catalog: PlaylistCatalog): Map<string, Evidence[]> {
   const out = new Map<string, Evidence[]>();
   for (const buddy of buddies) {
     if (buddy.id === user.id) continue;
@@ -115,7 +115,7 @@ interface Scored {
   readonly playlist: PlaylistInfo;
   readonly score: number;
   readonly components: ScoreComponents;
-  readonly explanation: Explanation;
+  readonly explanation: RankingExplanation;
 }
 
 /** Scores every buddy candidate (before diversity re-ranking), best first. */

@@ -37,7 +37,7 @@ export interface RankingUser {
   readonly excluded: ReadonlySet<string>;
 }
 
-export interface Buddy {
+export interface RankedBuddy {
   readonly id: string;
   /** Taste similarity (cosine). */
   readonly score: number;
@@ -52,7 +52,7 @@ export interface ScoreComponents {
   readonly popularity: number;
 }
 
-export interface Explanation {
+export interface RankingExplanation {
   readonly reason: 'buddy' | 'popular';
   /** The buddy who made or follows it (the most similar one when several do). */
   readonly buddy?: string;
@@ -65,5 +65,5 @@ export interface Recommendation {
   readonly playlistId: string;
   readonly score: number;
   readonly components: ScoreComponents;
-  readonly explanation: Explanation;
+  readonly explanation: RankingExplanation;
 }

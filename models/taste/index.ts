@@ -1,2 +1,2 @@
-export { createTasteModel, meanTaste, DEFAULT_FEEDBACK_WEIGHTS, FEEDBACK_KINDS } from './taste.js';
-export type { FeedbackKind, RecentRing, TasteEvent, TasteModel, TasteModelOptions, TasteState } from './taste.js';
+export { createTasteModel, meanTaste, DEFAULT_SIGNAL_WEIGHTS, DEFAULT_MIN_SIGNAL, TASTE_SIGNALS } from './taste.js';
+export type { TasteSignal, RecentRing, TasteEvent, TasteModel, TasteModelOptions, TasteState } from './taste.js';

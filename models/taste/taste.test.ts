@@ -79,7 +79,7 @@ describe('createTasteModel', () => {
   it('validates options and events at once', () => {
     expect(() => createTasteModel({ dims: 0 })).toThrow(RangeError);
     expect(() => createTasteModel({ dims: 3, halfLifeMs: 0 })).toThrow(RangeError);
-    expect(() => createTasteModel({ dims: 3, weights: { share: 1 } as never })).toThrow(/unknown feedback kind/);
+    expect(() => createTasteModel({ dims: 3, weights: { share: 1 } as never })).toThrow(/unknown taste signal/);
     expect(() => model.update(model.empty(), { kind: 'play', itemId: 'a', vector: Float32Array.of(1, 2), at: 0 })).toThrow(RangeError);
   });
 });

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import type { RunStore } from '../../models/runs/index.js';
+import type { RunStore } from '../../runs/index.js';
 
 /** The RunStore contract, run against every implementation (memory, JSON lines, ClickHouse). */
 export function runStoreContract(create: () => RunStore | Promise<RunStore>): void {

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { loadConfig, type BuddiesConfig } from '../../cli/config.js';
-import { connectStreams } from '../../cli/connect.js';
+import { testConfig } from './config.js';
+import type { BuddiesConfig } from '../../config/index.js';
 import {
-  createSchemaRegistry, ensureTopics, type AvroSerde, type AvroTopicKey, type TopicKey, type TopicNames,
+  connectStreams, createSchemaRegistry, ensureTopics, type AvroSerde, type AvroTopicKey, type TopicKey, type TopicNames,
 } from '../../streams/index.js';
 
 /** Everything an integration test needs, on a fresh random topic prefix of its own. */
@@ -26,7 +26,7 @@ export function randomId(): string {
 
 /** Creates this test's topics (fresh prefix) and registers their schemas in the real registry. */
 export async function createTestBed(keys: readonly TopicKey[]): Promise<TestBed> {
-  const cfg = loadConfig();
+  const cfg = testConfig();
   const id = randomId();
   const avroKeys = keys.filter((k): k is AvroTopicKey => k !== 'deadLetters');
   const { kafka, serde, topics } = await connectStreams(cfg, { role: `test-${id}`, prefix: `test-${id}.`, keys: avroKeys });

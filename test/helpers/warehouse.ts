@@ -1,14 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { loadConfig } from '../../cli/config.js';
-import { warehouseOptions } from '../../cli/connect.js';
-import { createWarehouseClient, migrateWarehouse, type WarehouseOptions } from '../../warehouse/index.js';
+import { createWarehouseClient, migrateWarehouse, warehouseOptions, type WarehouseOptions } from '../../warehouse/index.js';
+import { testConfig } from './config.js';
 import { randomId } from './services.js';
 
 const created: Array<{ opts: WarehouseOptions; client: ClickHouseClient }> = [];
 
 /** A freshly migrated ClickHouse database of this test's own; `dropTestWarehouses` (in afterAll) removes it. */
 export async function createTestWarehouse(): Promise<{ opts: WarehouseOptions; client: ClickHouseClient }> {
-  const opts = warehouseOptions(loadConfig(), `test_${randomId()}`);
+  const opts = warehouseOptions(testConfig(), `test_${randomId()}`);
   await migrateWarehouse(opts);
   const w = { opts, client: createWarehouseClient(opts) };
   created.push(w);
@@ -16,7 +15,7 @@ export async function createTestWarehouse(): Promise<{ opts: WarehouseOptions; c
 }
 
 export async function dropTestWarehouses(): Promise<void> {
-  const admin = createWarehouseClient(warehouseOptions(loadConfig()), 'default');
+  const admin = createWarehouseClient(warehouseOptions(testConfig()), 'default');
   try {
     for (const { opts, client } of created.splice(0)) {
       await client.close();

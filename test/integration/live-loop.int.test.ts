@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateWorld } from '../../data/generate.js';
 import { createWorldModel, type WorldOptions } from '../../data/world.js';
 import { importDataset } from '../../ingest/index.js';
-import { buildPlaylistWorld } from '../../models/pipeline/index.js';
-import { createLiveRecommender, foldPlaylists, worldPlaylists } from '../../processors/index.js';
+import { buildPlaylistPipeline } from '../../models/pipeline/index.js';
+import { createLiveRecommender, foldPlaylists, pipelinePlaylists } from '../../processors/index.js';
 import { runLiveSimulation } from '../../simulator/index.js';
 import { createStreamRunner, createTypedProducer, readTopicSnapshot, type PlaylistEvent } from '../../streams/index.js';
 import { readTopicToEnd } from '../helpers/kafka.js';
@@ -27,8 +27,8 @@ describe('the live loop on the real stack', () => {
 
     const events: PlaylistEvent[] = [];
     for (const m of await readTopicSnapshot(bed.kafka, bed.topics.name('playlists'))) events.push(await bed.serde.decode('playlists', m.value as Buffer));
-    const pw = await buildPlaylistWorld(worldPlaylists(foldPlaylists(events)), { embeddings: { dims: 16 }, buddies: 20, threads: 1 });
-    const live = createLiveRecommender({ world: pw, k: 5, refreshEvery: 3 });
+    const pw = await buildPlaylistPipeline(pipelinePlaylists(foldPlaylists(events)), { embeddings: { dims: 16 }, buddies: 20, threads: 1 });
+    const live = createLiveRecommender({ pipeline: pw, k: 5, refreshEvery: 3 });
     const runners = [
       createStreamRunner({ kafka: bed.kafka, serde: bed.serde, input: 'listens', groupId: bed.unique('rec-l'), processor: live.listens, fromBeginning: false }),
       createStreamRunner({ kafka: bed.kafka, serde: bed.serde, input: 'feedback', groupId: bed.unique('rec-f'), processor: live.feedback, fromBeginning: false }),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findRootDir } from '../../cli/config.js';
+import { findRootDir } from '../../config/index.js';
 
 const run = promisify(execFile);
 const ROOT = findRootDir();
