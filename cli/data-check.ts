@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { datasetStats, findDatasets, type DatasetKind, type DatasetStats } from '../data/index.js';
 import { UsageError, type Command } from './command.js';
+import { choiceFlag, intFlag, parseFlagsAndArgs } from './flags.js';
 import { createProgressLine } from './progress.js';
 
 const KINDS: readonly DatasetKind[] = ['mpd', 'lastfm', 'triplets'];
@@ -52,17 +52,12 @@ export const dataCommand: Command = {
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub !== 'check' && sub !== 'stats') throw new UsageError(`expected 'check' or 'stats', got ${sub === undefined ? 'nothing' : `'${sub}'`}`);
-    const { values, positionals } = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: { format: { type: 'string' }, show: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, strict: { type: 'boolean', default: false } },
+    const { values, positionals } = parseFlagsAndArgs(rest, {
+      format: { type: 'string' }, show: { type: 'string' }, json: { type: 'boolean', default: false }, strict: { type: 'boolean', default: false },
     });
     if (positionals.length === 0) throw new UsageError('give at least one PATH');
-    const format = values.format as DatasetKind | undefined;
-    if (format !== undefined && !KINDS.includes(format)) throw new UsageError(`--format ${format}: expected ${KINDS.join(', ')}`);
-    const show = Number(values.show);
-    if (!Number.isInteger(show) || show < 0) throw new UsageError(`--show ${values.show} is not a count`);
+    const format = values.format === undefined ? undefined : choiceFlag('format', values.format, KINDS);
+    const show = intFlag('show', values.show, 5, 0);
     for (const p of positionals) if (!existsSync(p)) throw new UsageError(`no such file or folder: ${p}`);
 
     const found = await findDatasets(positionals, format);

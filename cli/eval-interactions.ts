@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createBpr } from '../models/bpr/index.js';
-import { bprRecommender, formatResultTable, runInteractionsProtocol, type ProtocolResult } from '../models/eval/index.js';
+import { bprRecommender, formatResultTable, markdownResultTable, runInteractionsProtocol } from '../models/eval/index.js';
 import { loadInteractionMatrix, resolveInteractionFile } from '../data/index.js';
 import { codeVersion, hashFile, recordRun } from '../runs/index.js';
 import { BPR_FLAGS, BPR_FLAGS_HELP, bprOptionsFromFlags, epochLogger, formatFlag } from './bpr-flags.js';
@@ -31,22 +31,6 @@ ${RUNS_FLAG_HELP}
 ${BPR_FLAGS_HELP}
 
 Prints the table on stdout, progress on stderr. Exit: 0 ok, 1 unreadable input, 2 bad flags.`;
-
-/** The result as a Markdown table (for docs/results). */
-export function markdownTable(r: ProtocolResult, title: string, notes: readonly string[]): string {
-  const cols = Object.keys(r.methods[0]?.metrics ?? {});
-  const lines = [
-    `# ${title}`,
-    '',
-    ...notes.map((n) => `${n}  `),
-    '',
-    `| method | ${cols.join(' | ')} | seconds |`,
-    `|---|${cols.map(() => '---:').join('|')}|---:|`,
-    ...r.methods.map((m) => `| ${m.name} | ${cols.map((c) => (m.metrics[c] ?? NaN).toFixed(4)).join(' | ')} | ${m.seconds.toFixed(1)} |`),
-    '',
-  ];
-  return lines.join('\n');
-}
 
 export const evalInteractionsCommand: Command = {
   summary: 'protocol (b) on an interactions file: BPR vs popularity and random',
@@ -93,7 +77,7 @@ export const evalInteractionsCommand: Command = {
           `Command: \`buddies eval interactions ${argv.join(' ')}\``,
         ];
         await mkdir(dirname(resolve(v.markdown)), { recursive: true });
-        await writeFile(v.markdown, markdownTable(result, `Protocol (b) on ${format}`, notes));
+        await writeFile(v.markdown, markdownResultTable(result, `Protocol (b) on ${format}`, notes));
       }
     } catch (err) {
       throw new InputError(`cannot write results: ${err instanceof Error ? err.message : String(err)}`);

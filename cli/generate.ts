@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from './flags.js';
 import { generateWorld, WorldExistsError, WorldOptionsError, type GenerateProgress, type WorldOptions } from '../data/index.js';
 import { UsageError, type Command } from './command.js';
 import { createProgressLine, type ProgressLine } from './progress.js';
@@ -71,17 +71,12 @@ export const generateCommand: Command = {
   summary: 'write a synthetic world: MPD slices, Taste Profile triplets, follows and planted taste truth',
   help: HELP,
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        ...Object.fromEntries(NUMERIC.map(([flag]) => [flag, { type: 'string' as const }])),
-        out: { type: 'string' },
-        gzip: { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
-        force: { type: 'boolean', default: false },
-      },
+    const values = parseFlags(argv, {
+      ...Object.fromEntries(NUMERIC.map(([flag]) => [flag, { type: 'string' as const }])),
+      out: { type: 'string' },
+      gzip: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
     });
     const v = values as Record<string, string | boolean | undefined>;
     for (const req of ['users', 'playlists', 'seed', 'out']) if (v[req] === undefined) throw new UsageError(`--${req} is required`);

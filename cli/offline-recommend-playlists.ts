@@ -1,9 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { createLoadReport, readMpdDir } from '../data/index.js';
+import { createLoadReport, DatasetError, readMpdDir, readPipelineQueries } from '../data/index.js';
 import { saveEmbeddings } from '../models/embeddings/index.js';
-import { buildPlaylistPipeline, DEFAULT_PIPELINE_OPTIONS, pipelinePlaylistFromMpd, type PipelineQuery, type PipelinePlaylist } from '../models/pipeline/index.js';
+import { buildPlaylistPipeline, DEFAULT_PIPELINE_OPTIONS, pipelinePlaylistFromMpd, type PipelinePlaylist } from '../models/pipeline/index.js';
 import { InputError, type Command } from './command.js';
 import { EMBEDDING_FLAGS, EMBEDDING_FLAGS_HELP, embeddingOptionsFromFlags } from './embedding-flags.js';
 import { intFlag, parseFlags, requiredFlag } from './flags.js';
@@ -28,34 +26,6 @@ ${EMBEDDING_FLAGS_HELP}
 Progress goes to stderr. Exit: 0 ok, 1 unreadable input, 2 bad flags.`;
 
 
-/** Reads and validates the queries file (one JSON object per non-blank line). */
-export async function readQueries(path: string): Promise<PipelineQuery[]> {
-  const out: PipelineQuery[] = [];
-  const rl = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  let line = 0;
-  for await (const text of rl) {
-    line++;
-    if (text.trim() === '') continue;
-    let q: unknown;
-    try {
-      q = JSON.parse(text);
-    } catch (err) {
-      throw new InputError(`${path}:${line}: not JSON (${err instanceof Error ? err.message : String(err)})`);
-    }
-    const o = q as { user?: unknown; tracks?: unknown; exclude?: unknown };
-    if (typeof q !== 'object' || q === null || typeof o.user !== 'string' && typeof o.user !== 'number') {
-      throw new InputError(`${path}:${line}: expected {"user": "...", "tracks": [...], "exclude": [...]}`);
-    }
-    if (!Array.isArray(o.tracks) || !o.tracks.every((t) => typeof t === 'string')) throw new InputError(`${path}:${line}: "tracks" must be an array of strings`);
-    const exclude = o.exclude ?? [];
-    if (!Array.isArray(exclude) || !exclude.every((p) => typeof p === 'number' || typeof p === 'string')) {
-      throw new InputError(`${path}:${line}: "exclude" must be an array of playlist ids`);
-    }
-    out.push({ user: String(o.user), tracks: o.tracks as string[], exclude: exclude.map(String) });
-  }
-  return out;
-}
-
 export const offlineRecommendPlaylistsCommand: Command = {
   summary: 'recommend K playlists to each query user (embeddings, buddies, candidates, ranking)',
   help: HELP,
@@ -79,8 +49,8 @@ export const offlineRecommendPlaylistsCommand: Command = {
 
     const st = await stat(playlistsDir).catch(() => undefined);
     if (!st?.isDirectory()) throw new InputError(`--playlists ${playlistsDir}: no such directory`);
-    const queries = await readQueries(queriesFile).catch((err: unknown) => {
-      if (err instanceof InputError) throw err;
+    const queries = await readPipelineQueries(queriesFile).catch((err: unknown) => {
+      if (err instanceof DatasetError) throw err;
       throw new InputError(`--queries ${queriesFile}: ${err instanceof Error ? err.message : String(err)}`);
     });
     log(`${queries.length} queries`);

@@ -11,3 +11,4 @@ export { createWorldModel, playlistName, resolveWorldOptions, WorldOptionsError 
 export type { TrackMeta, UserTaste, WorldConfig, WorldModel, WorldOptions } from './world.js';
 export { generateWorld, userPlays, WorldExistsError } from './generate.js';
 export type { GenerateOptions, GeneratePhase, GenerateProgress, GenerateSummary } from './generate.js';
+export { readPipelineQueries } from './queries.js';

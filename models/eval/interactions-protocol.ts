@@ -150,3 +150,19 @@ export function formatResultTable(r: ProtocolResult): string {
   const rows = r.methods.map((m) => [m.name.padEnd(width), ...cols.map((c) => (m.metrics[c] ?? NaN).toFixed(4).padStart(12)), m.seconds.toFixed(1).padStart(9)].join(' '));
   return [head, ...rows].join('\n');
 }
+
+/** The result as a Markdown table (for docs/results). */
+export function markdownResultTable(r: ProtocolResult, title: string, notes: readonly string[]): string {
+  const cols = Object.keys(r.methods[0]?.metrics ?? {});
+  const lines = [
+    `# ${title}`,
+    '',
+    ...notes.map((n) => `${n}  `),
+    '',
+    `| method | ${cols.join(' | ')} | seconds |`,
+    `|---|${cols.map(() => '---:').join('|')}|---:|`,
+    ...r.methods.map((m) => `| ${m.name} | ${cols.map((c) => (m.metrics[c] ?? NaN).toFixed(4)).join(' | ')} | ${m.seconds.toFixed(1)} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
