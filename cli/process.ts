@@ -1,7 +1,6 @@
-import { DEFAULT_EMBEDDING_OPTIONS } from '../models/embeddings/index.js';
 import { DEFAULT_SIGNAL_WEIGHTS } from '../models/taste/index.js';
 import {
-  createRecommenderApp, createWarehouseApp, DEFAULT_RECOMMENDER_OPTIONS, EmptyPlaylistTableError, RECOMMEND_STRATEGIES, SINK_TOPICS, type ProcessorApp,
+  createRecommenderApp, createWarehouseApp, DEFAULT_RECOMMENDER_OPTIONS, EmptyPlaylistTableError, LIVE_EMBEDDING_DIMS, RECOMMEND_STRATEGIES, SINK_TOPICS, type ProcessorApp,
 } from '../processors/index.js';
 import { connectStreams, requireTopics, stopOnSignals } from '../streams/index.js';
 import { createWarehouseClient, requireWarehouseSchema, warehouseOptions } from '../warehouse/index.js';
@@ -27,7 +26,7 @@ options:
   --strategy S         recommender: ${RECOMMEND_STRATEGIES.join(', ')} (default ${R.strategy}; the others are baselines for online metrics)
   --k K                recommender: playlists per list (default ${R.k})
   --refresh-every N    recommender: listens between two lists for a user (default ${R.refreshEvery})
-  --dims D             recommender: track embedding size (default ${DEFAULT_EMBEDDING_OPTIONS.dims})
+  --dims D             recommender: track embedding size (default ${LIVE_EMBEDDING_DIMS})
   --skip-weight=W      recommender: taste weight of a skipped track (default ${W.skip}; plays count ${W.play})
   --dismiss-weight=W   recommender: taste weight of a dismissed playlist (default ${W.dismiss}; follows count ${W.follow})
 `;
@@ -51,7 +50,7 @@ export const processCommand: Command = {
     const strategy = choiceFlag('strategy', values.strategy, RECOMMEND_STRATEGIES, R.strategy);
     const k = intFlag('k', values.k, R.k);
     const refreshEvery = intFlag('refresh-every', values['refresh-every'], R.refreshEvery);
-    const dims = intFlag('dims', values.dims, DEFAULT_EMBEDDING_OPTIONS.dims);
+    const dims = intFlag('dims', values.dims, LIVE_EMBEDDING_DIMS);
     const skip = numberFlag('skip-weight', values['skip-weight'], W.skip, -Infinity, 0);
     const dismiss = numberFlag('dismiss-weight', values['dismiss-weight'], W.dismiss, -Infinity, 0);
 

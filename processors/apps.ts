@@ -48,6 +48,9 @@ export function createWarehouseApp(o: WarehouseAppOptions): ProcessorApp {
 /** Buddies per listener in the live recommender: fewer than offline (300), since every refresh queries the index. */
 export const LIVE_BUDDIES = 50;
 
+/** Track embedding size of the live recommender: half the offline 64, so a start (which trains them) stays short. */
+export const LIVE_EMBEDDING_DIMS = 32;
+
 export interface RecommenderAppOptions {
   readonly kafka: Kafka;
   readonly serde: AvroSerde;
@@ -59,8 +62,8 @@ export interface RecommenderAppOptions {
   readonly k: number;
   /** Listens between two lists for a user. */
   readonly refreshEvery: number;
-  /** Track embedding size. */
-  readonly dims: number;
+  /** Track embedding size (default {@link LIVE_EMBEDDING_DIMS}). */
+  readonly dims?: number;
   /** Taste signal weights over the model's defaults (skip and dismiss flags). */
   readonly taste?: Omit<TasteModelOptions, 'dims'>;
   readonly log: (line: string) => void;
@@ -78,8 +81,9 @@ export async function createRecommenderApp(o: RecommenderAppOptions): Promise<Pr
   for (const m of snapshot) if (m.value) events.push(await o.serde.decode('playlists', m.value));
   const playlists = pipelinePlaylists(foldPlaylists(events));
   if (playlists.length === 0) throw new EmptyPlaylistTableError(o.topics.name('playlists'));
-  o.log(`recommender: ${playlists.length} playlists; training ${o.dims}-dimensional track embeddings`);
-  const pipeline = await buildPlaylistPipeline(playlists, { embeddings: { dims: o.dims }, buddies: LIVE_BUDDIES, log: o.log });
+  const dims = o.dims ?? LIVE_EMBEDDING_DIMS;
+  o.log(`recommender: ${playlists.length} playlists; training ${dims}-dimensional track embeddings`);
+  const pipeline = await buildPlaylistPipeline(playlists, { embeddings: { dims }, buddies: LIVE_BUDDIES, log: o.log });
   const live = createLiveRecommender({ pipeline, strategy: o.strategy, k: o.k, refreshEvery: o.refreshEvery, ...(o.taste ? { taste: o.taste } : {}) });
   const group = `${o.groupPrefix}.recommender.${o.strategy}`;
   const runners = [
