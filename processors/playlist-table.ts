@@ -5,6 +5,7 @@ import type { PlaylistEvent } from '../streams/index.js';
 export function foldPlaylists(events: Iterable<PlaylistEvent>): Map<string, PlaylistEvent> {
   const table = new Map<string, PlaylistEvent>();
   for (const e of events) {
+    if (e.kind === 'UNKNOWN') continue; // a kind from a newer writer: not ours to interpret
     const prev = table.get(e.playlistId);
     if (prev && prev.eventTime > e.eventTime) continue; // a late, older event does not undo a newer one
     if (e.kind === 'DELETE') table.delete(e.playlistId);

@@ -26,6 +26,7 @@ export function feedbackRows(e: FeedbackEvent): TableRow[] {
 
 /** A playlist's latest state wins (ReplacingMergeTree on the event time); a delete keeps a tombstone row. */
 export function playlistRows(e: PlaylistEvent): TableRow[] {
+  if (e.kind === 'UNKNOWN') return []; // a kind from a newer writer: not ours to interpret
   const version = e.eventTime;
   const deleted = e.kind === 'DELETE';
   return [

@@ -10,6 +10,8 @@ export type { KafkaOptions } from './kafka.js';
 export { ensureTopics, groupLag, requireTopics } from './admin.js';
 export type { EnsureResult } from './admin.js';
 export { createAvroSerde, createSchemaRegistry, readTopicSchema } from './serde.js';
+export { checkAvroBody, DEFAULT_DECODE_LIMITS } from './avro-guard.js';
+export type { DecodeLimits } from './avro-guard.js';
 export type { AvroSerde, SerdeOptions } from './serde.js';
 export { createTypedProducer, createIdempotentProducer } from './producer.js';
 export type { TypedProducer, OutRecord, ProducerOptions } from './producer.js';

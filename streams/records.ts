@@ -4,7 +4,8 @@
  * Timestamps are epoch milliseconds; Avro unions with null are `| null`.
  */
 
-export type ListenSource = 'ORGANIC_PLAYLIST' | 'ALGORITHMIC' | 'LIBRARY' | 'SEARCH' | 'RADIO';
+/** `UNKNOWN` stands for a symbol that a newer writer added (the schemas' enum default). */
+export type ListenSource = 'ORGANIC_PLAYLIST' | 'ALGORITHMIC' | 'LIBRARY' | 'SEARCH' | 'RADIO' | 'UNKNOWN';
 
 export interface ListenEvent {
   eventId: string;
@@ -19,7 +20,7 @@ export interface ListenEvent {
 }
 
 export type FeedbackKind =
-  | 'LIKE_TRACK' | 'UNLIKE_TRACK' | 'FOLLOW_PLAYLIST' | 'UNFOLLOW_PLAYLIST' | 'SKIP' | 'DISMISS' | 'IMPRESSION' | 'CLICK';
+  | 'LIKE_TRACK' | 'UNLIKE_TRACK' | 'FOLLOW_PLAYLIST' | 'UNFOLLOW_PLAYLIST' | 'SKIP' | 'DISMISS' | 'IMPRESSION' | 'CLICK' | 'UNKNOWN';
 
 export interface FeedbackEvent {
   eventId: string;
@@ -32,7 +33,7 @@ export interface FeedbackEvent {
   eventTime: number;
 }
 
-export type PlaylistEventKind = 'CREATE' | 'UPDATE' | 'DELETE';
+export type PlaylistEventKind = 'CREATE' | 'UPDATE' | 'DELETE' | 'UNKNOWN';
 
 export interface PlaylistEvent {
   eventId: string;
@@ -102,7 +103,7 @@ export interface RecommendationList {
   generatedAt: number;
 }
 
-export type ModelKind = 'BPR' | 'TRACK_EMBEDDINGS' | 'PAIRING';
+export type ModelKind = 'BPR' | 'TRACK_EMBEDDINGS' | 'PAIRING' | 'UNKNOWN';
 
 export interface ModelAnnouncement {
   modelName: string;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
+import { checkAvroBody, DEFAULT_DECODE_LIMITS, type DecodeLimits } from './avro-guard.js';
 import { DecodeError, TransientError, ValidationError, errorMessage } from './errors.js';
 import { withRetry } from './retry.js';
 import { AVRO_TOPIC_KEYS, TOPICS, type AvroTopicKey, type TopicNames, type TopicValues } from './topics.js';
@@ -33,11 +34,20 @@ export interface SerdeOptions {
   readonly schemasDir: string;
   /** Which topics to register (default: all Avro topics). */
   readonly keys?: readonly AvroTopicKey[];
+  /** Longest string and largest array a record may claim (checked before decoding; default {@link DEFAULT_DECODE_LIMITS}). */
+  readonly limits?: DecodeLimits;
 }
 
-function registryError(err: unknown, what: string): Error {
+/** A socket-level failure: the registry client reports these as HTTP status 400 with the socket error in the message. */
+const UNREACHABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EPIPE|socket hang up|fetch failed|timeout/i;
+
+/**
+ * What a registry client failure means: unreachable, timed out, 5xx, 408 or 429 is a {@link TransientError}
+ * (retried, never dead-lettered); any other answer (unknown schema id, ...) is a {@link DecodeError}.
+ */
+export function registryError(err: unknown, what: string): Error {
   const status = err && typeof err === 'object' && 'status' in err ? Number((err as { status: unknown }).status) : undefined;
-  if (status === undefined || status >= 500 || status === 408 || status === 429) {
+  if (status === undefined || status >= 500 || status === 408 || status === 429 || UNREACHABLE.test(errorMessage(err))) {
     return new TransientError(`schema registry unavailable while ${what}: ${errorMessage(err)}`, {}, { cause: err });
   }
   return new DecodeError(`${what}: ${errorMessage(err)}`, {}, { cause: err });
@@ -73,16 +83,17 @@ export async function createAvroSerde(opts: SerdeOptions): Promise<AvroSerde> {
   };
   // Decoding resolves the writer's schema (fetched once per id, then cached by the registry client) into
   // this process's reader type; resolvers are built once per (topic, writer id), never per record.
-  const resolvers = new Map<string, avro.Resolver | null>();
-  const resolverFor = async (key: AvroTopicKey, id: number): Promise<avro.Resolver | null> => {
+  const limits = opts.limits ?? DEFAULT_DECODE_LIMITS;
+  const resolvers = new Map<string, { readonly writer: avro.Type; readonly resolver: avro.Resolver | null }>();
+  const resolverFor = async (key: AvroTopicKey, id: number) => {
     const cacheKey = `${key}:${id}`;
     const known = resolvers.get(cacheKey);
     if (known !== undefined) return known;
     const writer = (await opts.registry.getSchema(id)) as unknown as avro.Type;
     const { type } = reader(key);
-    const resolver = writer.equals(type) ? null : type.createResolver(writer);
-    resolvers.set(cacheKey, resolver);
-    return resolver;
+    const entry = { writer, resolver: writer.equals(type) ? null : type.createResolver(writer) };
+    resolvers.set(cacheKey, entry);
+    return entry;
   };
   return {
     topics: opts.topics,
@@ -103,20 +114,27 @@ export async function createAvroSerde(opts: SerdeOptions): Promise<AvroSerde> {
         throw new DecodeError(`not in Confluent wire format (magic byte ${bytes[0] ?? 'missing'}, ${bytes.length} bytes)`);
       }
       const id = bytes.readInt32BE(1);
+      let writer: avro.Type;
       let resolver: avro.Resolver | null;
       try {
-        resolver = await resolverFor(key, id);
+        ({ writer, resolver } = await resolverFor(key, id));
       } catch (err) {
         if (err instanceof TransientError) throw err;
         if (err && typeof err === 'object' && 'status' in err) throw registryError(err, `fetching writer schema ${id}`);
-        if (err instanceof Error && /ECONNREFUSED|ETIMEDOUT|ECONNRESET|fetch failed|socket hang up/i.test(err.message)) {
+        if (err instanceof Error && UNREACHABLE.test(err.message)) {
           throw new TransientError(`schema registry unavailable: ${err.message}`, {}, { cause: err });
         }
         throw new DecodeError(`writer schema ${id} cannot be read as ${type.name ?? key}: ${errorMessage(err)}`, {}, { cause: err });
       }
+      const body = bytes.subarray(5);
+      try {
+        checkAvroBody(writer, body, limits);
+      } catch (err) {
+        throw new DecodeError(`undecodable Avro for ${type.name ?? key} (schema id ${id}): ${errorMessage(err)}`, {}, { cause: err });
+      }
       let value: unknown;
       try {
-        value = resolver ? type.fromBuffer(bytes.subarray(5), resolver) : type.fromBuffer(bytes.subarray(5));
+        value = resolver ? type.fromBuffer(body, resolver) : type.fromBuffer(body);
       } catch (err) {
         throw new DecodeError(`undecodable Avro for ${type.name ?? key} (schema id ${id}): ${errorMessage(err)}`, {}, { cause: err });
       }

@@ -9,7 +9,7 @@ type RecordSchema = { type: 'record'; name: string; namespace?: string; fields: 
 
 describe('the real schema registry (Apicurio, Confluent API)', () => {
   let bed: TestBed;
-  beforeAll(async () => { bed = await createTestBed([]); });
+  beforeAll(async () => { bed = await createTestBed(['feedback', 'playlists']); });
 
   const register = (subject: string, schema: RecordSchema) =>
     bed.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: COMPATIBILITY.BACKWARD });
@@ -60,5 +60,27 @@ describe('the real schema registry (Apicurio, Confluent API)', () => {
     expect(await fresh.decode(bytes)).toEqual(value);
     const subjects = (await (await fetch(`${bed.cfg.registry.url}/subjects`)).json()) as string[];
     expect(subjects).toContain(subject);
+  });
+
+  // Issue 8: BACKWARD compatibility lets a producer add an enum symbol; our readers see the enum default.
+  it('reads a record with an enum symbol added by a newer writer as UNKNOWN, and forged lengths as decode errors', async () => {
+    const v1 = readTopicSchema(bed.schemasDir, 'feedback') as RecordSchema;
+    const v2: RecordSchema = {
+      ...v1,
+      fields: v1.fields.map((f) => (f.name === 'kind'
+        ? { ...f, type: { ...(f.type as { symbols: string[] }), symbols: [...(f.type as { symbols: string[] }).symbols, 'SHARE'] } }
+        : f)),
+    };
+    const { id } = await register(bed.topics.subject('feedback'), v2);
+    const value = { eventId: 'e', userId: 'u', kind: 'SHARE', trackId: null, playlistId: 'p', recommendationId: null, position: null, eventTime: 1 };
+    const bytes = await bed.registry.encode(id, value);
+    expect(await bed.serde.decode('feedback', bytes)).toEqual({ ...value, kind: 'UNKNOWN' });
+
+    // a playlist event whose track array claims 2^31 items: refused before decoding, not allocated
+    const good = await bed.serde.encode('playlists', { eventId: 'e', playlistId: 'p', kind: 'CREATE', ownerId: 'o', name: 'n', tracks: ['t'], followers: 0, organic: true, eventTime: 1 });
+    const at = good.indexOf(Buffer.from([2, 2, 0x74])); // tracks: one block of 1 item, the 1-byte string "t"
+    expect(at).toBeGreaterThan(5);
+    const forged = Buffer.concat([good.subarray(0, at), Buffer.from([0x80, 0x80, 0x80, 0x80, 0x10]), good.subarray(at + 1)]);
+    await expect(bed.serde.decode('playlists', forged)).rejects.toThrow(/tracks: claims 2147483648 items or more, over the limit/);
   });
 });
