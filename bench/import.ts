@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateWorld } from '../data/generate.js';
 import { importDataset, type ImportSummary } from '../ingest/index.js';
-import { createWarehouseSink, type SinkTopic } from '../processors/index.js';
-import { connectStreams, createStreamRunner, createTypedProducer, ensureTopics } from '../streams/index.js';
+import { createWarehouseSinkTopology, type SinkTopic } from '../processors/index.js';
+import { connectStreams, createStreamsApp, createTypedProducer, ensureTopics, groupLag } from '../streams/index.js';
 import { testConfig } from '../test/helpers/config.js';
 import { createWarehouseClient, migrateWarehouse, warehouseOptions } from '../warehouse/index.js';
 
@@ -55,14 +55,15 @@ const importOnce = async (restart: boolean): Promise<ImportSummary> => {
 const sinkTopics: SinkTopic[] = ['playlists', 'listens', 'feedback'];
 const drain = async (label: string, expected: number) => {
   const t0 = Date.now();
-  const runners = sinkTopics.map((t) => createStreamRunner({ kafka, serde, input: t, groupId: `${run}.${label}.${t}`, guarantee: 'at-least-once', partitionsConcurrently: 3, processor: createWarehouseSink(t, client) }));
-  await Promise.all(runners.map((r) => r.start()));
+  const apps = sinkTopics.map((t) => createStreamsApp({ kafka, serde, topology: createWarehouseSinkTopology({ topic: t, client, applicationId: `${run}.${label}.${t}` }) }));
+  await Promise.all(apps.map((a) => a.start()));
   for (;;) {
-    const n = runners.reduce((a, r) => a + r.stats.processed, 0);
-    if (n >= expected) break;
+    let lag = 0n;
+    for (const t of sinkTopics) lag += await groupLag(kafka, `${run}.${label}.${t}`, topics.name(t));
+    if (lag === 0n) break;
     await new Promise((r) => setTimeout(r, 500)); // polling progress, not synchronising a test
   }
-  await Promise.all(runners.map((r) => r.stop()));
+  await Promise.all(apps.map((a) => a.stop()));
   const secs = (Date.now() - t0) / 1000;
   log(`sink ${label}: ${expected} events into ClickHouse in ${secs.toFixed(1)} s`);
   return secs;

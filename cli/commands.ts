@@ -18,6 +18,7 @@ export async function loadCommands(): Promise<ReadonlyMap<string, Command>> {
     ['runs', async () => (await import('./runs.js')).runsCommand],
     ['tune', async () => (await import('./tune.js')).tuneCommand],
     ['simulate', async () => (await import('./simulate.js')).simulateCommand],
+    ['bench', async () => (await import('./bench.js')).benchCommand],
     // @commands-registry (add one line per command above this marker's end)
   ];
   const map = new Map<string, Command>();

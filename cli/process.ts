@@ -2,7 +2,7 @@ import { DEFAULT_SIGNAL_WEIGHTS } from '../models/taste/index.js';
 import {
   createRecommenderApp, createWarehouseApp, DEFAULT_RECOMMENDER_OPTIONS, EmptyPlaylistTableError, LIVE_EMBEDDING_DIMS, RECOMMEND_STRATEGIES, SINK_TOPICS, type ProcessorApp,
 } from '../processors/index.js';
-import { connectStreams, requireTopics, stopOnSignals } from '../streams/index.js';
+import { connectStreams, createStreamsMetrics, requireTopics, serveHealth, stopOnSignals } from '../streams/index.js';
 import { createWarehouseClient, requireWarehouseSchema, warehouseOptions } from '../warehouse/index.js';
 import { InputError, UsageError, type Command } from './command.js';
 import { choiceFlag, intFlag, numberFlag, parseFlagsAndArgs } from './flags.js';
@@ -29,6 +29,10 @@ options:
   --dims D             recommender: track embedding size (default ${LIVE_EMBEDDING_DIMS})
   --skip-weight=W      recommender: taste weight of a skipped track (default ${W.skip}; plays count ${W.play})
   --dismiss-weight=W   recommender: taste weight of a dismissed playlist (default ${W.dismiss}; follows count ${W.follow})
+  --metrics-port P     port of /metrics, /healthz and /readyz (default BUDDIES_METRICS_PORT, else any free
+                       port; the address is logged)
+
+Exits non-zero when an application cannot go on (its consumer crashed): its supervisor restarts it.
 `;
 
 export const processCommand: Command = {
@@ -43,6 +47,7 @@ export const processCommand: Command = {
       dims: { type: 'string' },
       'skip-weight': { type: 'string' },
       'dismiss-weight': { type: 'string' },
+      'metrics-port': { type: 'string' },
     });
     const [which, extra] = positionals;
     if (which !== 'warehouse' && which !== 'recommender') throw new UsageError(which ? `unknown processor '${which}'` : 'missing processor: warehouse or recommender');
@@ -53,28 +58,35 @@ export const processCommand: Command = {
     const dims = intFlag('dims', values.dims, LIVE_EMBEDDING_DIMS);
     const skip = numberFlag('skip-weight', values['skip-weight'], W.skip, -Infinity, 0);
     const dismiss = numberFlag('dismiss-weight', values['dismiss-weight'], W.dismiss, -Infinity, 0);
+    const metricsPort = intFlag('metrics-port', values['metrics-port'], ctx.config.metricsPort, 0, 65535);
 
     const cfg = ctx.config;
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const { kafka, serde, topics } = await connectStreams(cfg, { role: which });
     const groupPrefix = values['group-prefix'];
+    const metrics = createStreamsMetrics();
+    const onFatal = (err: unknown) => {
+      log(`${which}: stopped for good (${err instanceof Error ? err.message : String(err)}); exiting 1 for the supervisor to restart it`);
+      process.exit(1);
+    };
     let app: ProcessorApp;
     if (which === 'warehouse') {
       await requireTopics(kafka, topics, [...SINK_TOPICS, 'deadLetters']);
       await requireWarehouseSchema(warehouseOptions(cfg));
-      app = createWarehouseApp({ kafka, serde, client: createWarehouseClient(warehouseOptions(cfg)), groupPrefix, log });
+      app = createWarehouseApp({ kafka, serde, client: createWarehouseClient(warehouseOptions(cfg)), groupPrefix, log, metrics, onFatal });
     } else {
       await requireTopics(kafka, topics, ['playlists', 'listens', 'feedback', 'recommendations', 'tasteEmbeddings', 'pairings', 'deadLetters']);
       app = await createRecommenderApp({
-        kafka, serde, topics, groupPrefix, strategy, k, refreshEvery, dims, taste: { weights: { skip, dismiss } }, log,
+        kafka, serde, topics, groupPrefix, strategy, k, refreshEvery, dims, taste: { weights: { skip, dismiss } }, log, metrics, onFatal,
       }).catch((err: unknown) => {
         if (err instanceof EmptyPlaylistTableError) throw new InputError(`${err.message}: import some first (buddies import mpd DIR)`);
         throw err;
       });
     }
-    stopOnSignals([app], { log });
+    const health = await serveHealth({ port: metricsPort, metrics, apps: () => app.apps });
+    stopOnSignals([app, health], { log });
     await app.start();
-    log(`${which} running; Ctrl-C to stop`);
+    log(`${which} running; metrics and health on http://127.0.0.1:${health.port}/metrics, /healthz, /readyz; Ctrl-C to stop`);
     return new Promise<number>(() => {}); // runs until a signal ends the process
   },
 };

@@ -28,6 +28,8 @@ export interface BuddiesConfig {
     readonly port: number;
     readonly heap: string;
   };
+  /** Port of the /metrics, /healthz and /readyz server of stream processes (0: any free port, logged at start). */
+  readonly metricsPort: number;
   readonly clickhouse: {
     readonly url: string;
     readonly external: boolean;
@@ -57,17 +59,18 @@ export const CONFIG_VARIABLES: ReadonlyArray<readonly [name: string, fallback: s
   ['BUDDIES_CLICKHOUSE_TCP_PORT', '9000', 'local ClickHouse native port'],
   ['BUDDIES_TOPIC_PREFIX', '', 'prefix of every topic name'],
   ['BUDDIES_CLIENT_ID', 'buddies', 'Kafka client id'],
+  ['BUDDIES_METRICS_PORT', '0', 'port of /metrics, /healthz and /readyz of buddies process (0: any free port, logged)'],
 ];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError(`${name}=${raw} is not a TCP port`);
+  if (!Number.isInteger(n) || n < min || n > 65535) throw new ConfigError(`${name}=${raw} is not a TCP port`);
   return n;
 }
 
@@ -113,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BuddiesConfig {
     rootDir,
     stackDir: resolve(env.BUDDIES_STACK_DIR || join(rootDir, '.stack')),
     clientId: env.BUDDIES_CLIENT_ID || 'buddies',
+    metricsPort: port(env, 'BUDDIES_METRICS_PORT', 0, 0),
     topicPrefix: env.BUDDIES_TOPIC_PREFIX ?? '',
     kafka: {
       brokers: brokers.length > 0 ? brokers : [`127.0.0.1:${kafkaPort}`],

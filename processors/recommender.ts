@@ -3,7 +3,7 @@ import { vectorOf } from '../models/embeddings/index.js';
 import type { PlaylistPipeline } from '../models/pipeline/index.js';
 import type { Recommendation } from '../models/ranking/index.js';
 import { createTasteModel, type TasteSignal, type TasteModel, type TasteModelOptions, type TasteState } from '../models/taste/index.js';
-import type { FeedbackEvent, ListenEvent, Processor, ProcessorContext, RecommendationList } from '../streams/index.js';
+import type { FeedbackEvent, ListenEvent, RecommendationList, TaskContext, TaskProcessor } from '../streams/index.js';
 
 /** How the live recommender chooses: the buddies pipeline, or a baseline to compare online metrics with. */
 export type RecommendStrategy = 'buddies' | 'popular' | 'random';
@@ -51,9 +51,9 @@ interface UserState {
 
 export interface LiveRecommender {
   /** Processor for the listens topic: folds plays and skips into the user's taste, refreshes the list every N listens. */
-  readonly listens: Processor<'listens'>;
+  readonly listens: TaskProcessor<'listens'>;
   /** Processor for the feedback topic: likes, follows, skips and dismissals move the taste; follows and dismissals refresh. */
-  readonly feedback: Processor<'feedback'>;
+  readonly feedback: TaskProcessor<'feedback'>;
   readonly stats: { readonly users: number; readonly lists: number };
 }
 
@@ -137,7 +137,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
     };
   }
 
-  async function refresh(user: string, s: UserState, ctx: ProcessorContext): Promise<void> {
+  async function refresh(user: string, s: UserState, ctx: TaskContext): Promise<void> {
     s.sinceRefresh = 0;
     const at = now();
     const { recs, buddies, coldStart, taste } = await choose(user, s);

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { AvroTopicKey, FeedbackEvent, ListenEvent, PlaylistEvent, Processor, RecommendationList, TopicValues } from '../streams/index.js';
-import { TransientError, errorMessage } from '../streams/index.js';
+import type { AvroTopicKey, FeedbackEvent, ListenEvent, PlaylistEvent, RecommendationList, TaskRecord, Topology, TopicValues } from '../streams/index.js';
+import { BuddiesError, TransientError, errorMessage } from '../streams/index.js';
 
 /** One row for one ClickHouse table. */
 export interface TableRow {
@@ -59,47 +59,100 @@ export type SinkTopic = keyof typeof ROW_MAPPERS;
 export const SINK_TOPICS = Object.keys(ROW_MAPPERS) as SinkTopic[];
 
 /**
- * Writes a topic's records to ClickHouse: rows are buffered per batch and inserted (JSONEachRow) when the
- * runner flushes, before the offsets commit. Replays after a crash insert the same rows again, which the
- * ReplacingMergeTree tables fold away (read with FINAL).
+ * ClickHouse error codes that mean "this data cannot go in": a row it rejects is dead-lettered with the server's
+ * message; any other failure (connection refused or reset, timeouts, too many parts, memory, 5xx) is passing and
+ * retried. The HTTP status does not tell them apart (18.16 answers some parse errors with 500).
  */
-export function createWarehouseSink<K extends SinkTopic>(topic: K, client: ClickHouseClient): Processor<K> & { readonly written: number } {
-  const mapper = ROW_MAPPERS[topic] as (v: TopicValues[K]) => TableRow[];
-  let buffer = new Map<string, Array<Record<string, string | number>>>();
-  let written = 0;
-  let flushing: Promise<void> = Promise.resolve();
+const REJECTED_ROW_CODES = new Set([
+  6, 25, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 321, 349,
+]);
 
-  async function flushOnce(): Promise<void> {
-    // take what is buffered now; rows added meanwhile (another partition's batch) wait for the next flush
-    const pending = buffer;
-    buffer = new Map();
-    for (const [table, values] of pending) {
-      try {
-        await client.insert({ table, values, format: 'JSONEachRow' });
-      } catch (err) {
-        for (const [t, rows] of pending) buffer.set(t, [...rows, ...(buffer.get(t) ?? [])]); // retried by the next flush
-        throw new TransientError(`ClickHouse insert into ${table} failed: ${errorMessage(err)}`, { table }, { cause: err });
-      }
-      written += values.length;
-      pending.delete(table);
-    }
-  }
+/** The server's error code of a ClickHouse client error, when the server answered. */
+function clickHouseCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown })?.code;
+  const n = typeof code === 'string' && /^\d+$/.test(code) ? Number(code) : typeof code === 'number' ? code : undefined;
+  if (n !== undefined) return n;
+  const m = /^Code: (\d+)/.exec(errorMessage(err));
+  return m ? Number(m[1]) : undefined;
+}
 
+export function isRejectedRow(err: unknown): boolean {
+  const code = clickHouseCode(err);
+  return code !== undefined && REJECTED_ROW_CODES.has(code);
+}
+
+/** ClickHouse refused a row: its record goes to the dead-letter topic with the server's message. */
+export class RejectedRowError extends BuddiesError {
+  override readonly name = 'RejectedRowError';
+  readonly retriable = false;
+  readonly code = 'WAREHOUSE_REJECTED';
+}
+
+function firstLine(err: unknown): string {
+  return errorMessage(err).split('\n')[0]!.replace(/, e\.what\(\) = DB::Exception$/, '');
+}
+
+export interface WarehouseSinkOptions {
+  readonly topic: SinkTopic;
+  readonly client: ClickHouseClient;
+  /** The consumer group; `<prefix>.warehouse.<topic>` keeps the offsets of earlier versions. */
+  readonly applicationId: string;
+}
+
+/**
+ * Writes a topic's records to ClickHouse, at least once: each task buffers its batch's rows and inserts them
+ * (JSONEachRow) in `flush`, before the offsets commit. Replays after a crash insert the same rows again, which the
+ * ReplacingMergeTree tables fold away (read with FINAL). A passing ClickHouse failure is retried by the runtime
+ * for as long as it lasts, holding only the one batch (nothing more is fetched); a row that ClickHouse rejects is
+ * found by inserting the batch's rows one by one and is dead-lettered with the server's message, and the rest go in.
+ */
+export function createWarehouseSinkTopology(opts: WarehouseSinkOptions): Topology<SinkTopic> {
+  const mapper = ROW_MAPPERS[opts.topic] as (v: TopicValues[SinkTopic]) => TableRow[];
   return {
-    get written() { return written; },
-    process(record) {
-      for (const { table, row } of mapper(record.value)) {
-        const rows = buffer.get(table) ?? [];
-        rows.push(row);
-        buffer.set(table, rows);
-      }
-    },
-    flush() {
-      // Flushes run one after another: a batch's rows may ride in an earlier batch's flush, so a batch
-      // commits only after every flush that started before its own has landed (or put its rows back).
-      const run = flushing.then(flushOnce);
-      flushing = run.catch(() => {});
-      return run;
+    applicationId: opts.applicationId,
+    inputs: [opts.topic],
+    guarantee: 'at-least-once',
+    processor: () => {
+      let buffer = new Map<string, Array<{ readonly row: TableRow['row']; readonly record: TaskRecord<SinkTopic> }>>();
+      const insert = (table: string, values: ReadonlyArray<TableRow['row']>) => opts.client.insert({ table, values: [...values], format: 'JSONEachRow' });
+      return {
+        process(record) {
+          const rows = mapper(record.value); // map first: a record that fails to map adds nothing
+          for (const { table, row } of rows) {
+            const list = buffer.get(table) ?? [];
+            list.push({ row, record });
+            buffer.set(table, list);
+          }
+        },
+        async flush(ctx) {
+          const pending = buffer;
+          buffer = new Map();
+          try {
+            for (const [table, entries] of pending) {
+              try {
+                await insert(table, entries.map((e) => e.row));
+              } catch (err) {
+                if (!isRejectedRow(err)) throw err;
+                // find the rows ClickHouse rejects; the good ones go in (again, if some were: the tables fold them)
+                const dead = new Set<TaskRecord<SinkTopic>>();
+                for (const e of entries) {
+                  if (dead.has(e.record)) continue;
+                  try {
+                    await insert(table, [e.row]);
+                  } catch (rowErr) {
+                    if (!isRejectedRow(rowErr)) throw rowErr;
+                    dead.add(e.record);
+                    ctx.deadLetter(e.record, new RejectedRowError(`ClickHouse rejected a row of ${table}: ${firstLine(rowErr)}`, { table }));
+                  }
+                }
+              }
+            }
+          } catch (err) {
+            buffer = pending; // a passing failure: the runtime calls flush again with the same batch
+            throw new TransientError(`ClickHouse insert failed: ${firstLine(err)}`, {}, { cause: err });
+          }
+        },
+      };
     },
   };
 }

@@ -26,4 +26,15 @@ describe('deadLetterMessage', () => {
     expect(headerText(dl.headers, DLQ_HEADERS.code)).toBe('PROCESSING');
     expect(headerText(dl.headers, DLQ_HEADERS.errorClass)).toBe('TypeError');
   });
+
+  it('cuts a value too large for the topic and records its original size (issue 8)', () => {
+    const value = Buffer.alloc(2000, 7);
+    const msg = { key: Buffer.from('k'), value, timestamp: '0', attributes: 0, offset: '9', headers: {} };
+    const dl = deadLetterMessage({ topic: 'in', partition: 0, groupId: 'g', message: msg }, new DecodeError('too big'), 0, 1500);
+    expect(dl.value).toHaveLength(1500);
+    expect(dl.value?.equals(value.subarray(0, 1500))).toBe(true);
+    expect(headerText(dl.headers, DLQ_HEADERS.originalSize)).toBe('2000');
+    const small = deadLetterMessage({ topic: 'in', partition: 0, groupId: 'g', message: { ...msg, value: Buffer.alloc(10) } }, new DecodeError('x'), 0, 1500);
+    expect(headerText(small.headers, DLQ_HEADERS.originalSize)).toBeUndefined();
+  });
 });

@@ -12,7 +12,15 @@ export const DLQ_HEADERS = {
   timestamp: 'dlq.source.timestamp',
   consumerGroup: 'dlq.consumer.group',
   failedAt: 'dlq.failed.at',
+  /** Set when the value was cut to fit the topic: the original value's size in bytes. */
+  originalSize: 'dlq.original.size',
 } as const;
+
+/**
+ * The most value bytes a dead letter keeps: under the broker's default max.message.bytes (1 MiB) with room for
+ * the key and headers, so a record too large to dead-letter whole never stalls its partition.
+ */
+export const MAX_DEAD_LETTER_BYTES = 900_000;
 
 export interface DeadLetterSource {
   readonly topic: string;
@@ -21,9 +29,14 @@ export interface DeadLetterSource {
   readonly groupId: string;
 }
 
-/** The dead-letter record for `source`: original key, value and headers kept; reason and origin added. */
-export function deadLetterMessage(source: DeadLetterSource, err: unknown, now = Date.now()): { key: Buffer | null; value: Buffer | null; headers: IHeaders } {
+/**
+ * The dead-letter record for `source`: original key, value and headers kept (a value over `maxBytes` cut to that
+ * size, its original size in a header); reason and origin added.
+ */
+export function deadLetterMessage(source: DeadLetterSource, err: unknown, now = Date.now(), maxBytes = MAX_DEAD_LETTER_BYTES): { key: Buffer | null; value: Buffer | null; headers: IHeaders } {
   const { message } = source;
+  const value = message.value ?? null;
+  const cut = value !== null && value.length > maxBytes;
   const headers: IHeaders = {
     ...(message.headers ?? {}),
     [DLQ_HEADERS.reason]: errorMessage(err).slice(0, 4000),
@@ -35,8 +48,9 @@ export function deadLetterMessage(source: DeadLetterSource, err: unknown, now = 
     [DLQ_HEADERS.timestamp]: message.timestamp,
     [DLQ_HEADERS.consumerGroup]: source.groupId,
     [DLQ_HEADERS.failedAt]: String(now),
+    ...(cut ? { [DLQ_HEADERS.originalSize]: String(value.length) } : {}),
   };
-  return { key: message.key ?? null, value: message.value ?? null, headers };
+  return { key: message.key ?? null, value: cut ? value.subarray(0, maxBytes) : value, headers };
 }
 
 /** Reads a header as text (kafkajs gives Buffers, or arrays of them for repeated headers). */

@@ -7,14 +7,15 @@ export type SnapshotMessage = KafkaMessage & { readonly partition: number };
 /**
  * Reads a topic from the beginning up to the end offsets it has when called (read_committed unless told
  * otherwise), in partition and offset order: how a processor restores a table (its playlists, say) at
- * start. Rejects after `timeoutMs` rather than hang.
+ * start, or a task its stores (`partitions`: only those). Rejects after `timeoutMs` rather than hang.
  */
-export async function readTopicSnapshot(kafka: Kafka, topic: string, opts: { readUncommitted?: boolean; timeoutMs?: number } = {}): Promise<SnapshotMessage[]> {
+export async function readTopicSnapshot(kafka: Kafka, topic: string, opts: { readUncommitted?: boolean; timeoutMs?: number; partitions?: readonly number[] } = {}): Promise<SnapshotMessage[]> {
   const admin = kafka.admin();
   await admin.connect();
   // a topic created a moment ago may still answer NOT_LEADER while its leader settles: retriable, so retry
   const ends = await withRetry(() => admin.fetchTopicOffsets(topic), { retries: 8, initialMs: 100, maxMs: 2000 }).finally(() => admin.disconnect());
-  const want = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
+  const only = opts.partitions ? new Set(opts.partitions) : undefined;
+  const want = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low) && (!only || only.has(p.partition))).map((p) => [p.partition, BigInt(p.high) - 1n]));
   if (want.size === 0) return [];
   const reached = new Map<number, bigint>();
   const out: SnapshotMessage[] = [];
@@ -27,6 +28,7 @@ export async function readTopicSnapshot(kafka: Kafka, topic: string, opts: { rea
       const timer = setTimeout(() => reject(new Error(`reading ${topic}: end offsets not reached in ${opts.timeoutMs ?? 120_000} ms`)), opts.timeoutMs ?? 120_000);
       consumer.run({
         eachBatch: async ({ batch }) => {
+          if (only && !only.has(batch.partition)) return;
           for (const m of batch.messages) out.push({ ...m, partition: batch.partition });
           // lastOffset counts control records too, so a partition ending in a commit marker still completes
           const last = BigInt(batch.lastOffset());

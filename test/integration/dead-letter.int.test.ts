@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DLQ_HEADERS, createStreamRunner, createTypedProducer, headerText, type DeliveryGuarantee, type ListenEvent,
+  DLQ_HEADERS, createStreamsApp, createTypedProducer, headerText, type Guarantee, type ListenEvent,
 } from '../../streams/index.js';
 import { readTopicToEnd, waitFor } from '../helpers/kafka.js';
 import { SAMPLES } from '../helpers/samples.js';
@@ -8,7 +8,7 @@ import { createTestBed } from '../helpers/services.js';
 
 const listen = (id: string): ListenEvent => ({ ...SAMPLES.listens.value, eventId: id, userId: 'u-dlq' });
 
-describe.each<DeliveryGuarantee>(['exactly-once', 'at-least-once'])('dead-letter topic (%s runner)', (guarantee) => {
+describe.each<Guarantee>(['exactly-once', 'at-least-once'])('dead-letter topic (%s app)', (guarantee) => {
   it('sends undecodable records there with the reason and goes on with the next ones', async () => {
     const bed = await createTestBed(['listens', 'feedback', 'deadLetters']);
     const producer = createTypedProducer({ kafka: bed.kafka, serde: bed.serde });
@@ -26,12 +26,15 @@ describe.each<DeliveryGuarantee>(['exactly-once', 'at-least-once'])('dead-letter
     await raw.disconnect();
     await producer.disconnect();
 
-    const runner = createStreamRunner({
-      kafka: bed.kafka, serde: bed.serde, input: 'listens', groupId: bed.unique('dlq'), guarantee,
-      processor: {
-        process(rec, ctx) {
-          ctx.forward('feedback', { key: rec.value.userId, value: { ...SAMPLES.feedback.value, eventId: rec.value.eventId, kind: 'SKIP' } });
-        },
+    const runner = createStreamsApp({
+      kafka: bed.kafka, serde: bed.serde,
+      topology: {
+        applicationId: bed.unique('dlq'), inputs: ['listens'], guarantee,
+        processor: () => ({
+          process(rec, ctx) {
+            ctx.forward('feedback', { key: rec.value.userId, value: { ...SAMPLES.feedback.value, eventId: rec.value.eventId, kind: 'SKIP' } });
+          },
+        }),
       },
     });
     await runner.start();

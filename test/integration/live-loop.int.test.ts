@@ -6,9 +6,9 @@ import { generateWorld } from '../../data/generate.js';
 import { createWorldModel, type WorldOptions } from '../../data/world.js';
 import { importDataset } from '../../ingest/index.js';
 import { buildPlaylistPipeline } from '../../models/pipeline/index.js';
-import { createLiveRecommender, foldPlaylists, pipelinePlaylists } from '../../processors/index.js';
+import { createLiveRecommender, foldPlaylists, pipelinePlaylists, recommenderTopology } from '../../processors/index.js';
 import { runLiveSimulation } from '../../simulator/index.js';
-import { createStreamRunner, createTypedProducer, readTopicSnapshot, type PlaylistEvent } from '../../streams/index.js';
+import { createStreamsApp, createTypedProducer, readTopicSnapshot, type PlaylistEvent } from '../../streams/index.js';
 import { readTopicToEnd } from '../helpers/kafka.js';
 import { createTestBed } from '../helpers/services.js';
 
@@ -29,17 +29,14 @@ describe('the live loop on the real stack', () => {
     for (const m of await readTopicSnapshot(bed.kafka, bed.topics.name('playlists'))) events.push(await bed.serde.decode('playlists', m.value as Buffer));
     const pw = await buildPlaylistPipeline(pipelinePlaylists(foldPlaylists(events)), { embeddings: { dims: 16 }, buddies: 20, threads: 1 });
     const live = createLiveRecommender({ pipeline: pw, k: 5, refreshEvery: 3 });
-    const runners = [
-      createStreamRunner({ kafka: bed.kafka, serde: bed.serde, input: 'listens', groupId: bed.unique('rec-l'), processor: live.listens, fromBeginning: false }),
-      createStreamRunner({ kafka: bed.kafka, serde: bed.serde, input: 'feedback', groupId: bed.unique('rec-f'), processor: live.feedback, fromBeginning: false }),
-    ];
-    await Promise.all(runners.map((r) => r.start()));
+    const app = createStreamsApp({ kafka: bed.kafka, serde: bed.serde, topology: recommenderTopology(live, bed.unique('rec')) });
+    await app.start();
 
     const { config } = JSON.parse(readFileSync(join(world, 'world.json'), 'utf8')) as { config: WorldOptions };
     const result = await runLiveSimulation({
       kafka: bed.kafka, serde: bed.serde, producer, model: createWorldModel(config), users: 60, seed: 3, rate: 300, durationMs: 12_000, speed: 20_000,
     });
-    await Promise.all(runners.map((r) => r.stop()));
+    await app.stop();
     await producer.disconnect();
     await pw.close();
 

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createWarehouseSink } from '../../processors/index.js';
-import { createStreamRunner, createTypedProducer } from '../../streams/index.js';
-import { waitFor } from '../helpers/kafka.js';
+import { createWarehouseSinkTopology, type SinkTopic } from '../../processors/index.js';
+import { createStreamsApp, createTypedProducer, DLQ_HEADERS, headerText, type StreamsApp } from '../../streams/index.js';
+import { groupCaughtUp, readTopicToEnd, waitFor } from '../helpers/kafka.js';
 import { SAMPLES } from '../helpers/samples.js';
 import { createTestBed } from '../helpers/services.js';
 import { createTestWarehouse, dropTestWarehouses } from '../helpers/warehouse.js';
@@ -25,19 +25,45 @@ describe('warehouse sink processor', () => {
     const count = async (sql: string) => Number((await (await client.query({ query: sql, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
     // run the sink twice over everything, with two groups: the second run is a full replay
     for (const round of [1, 2]) {
-      const sinks = [createWarehouseSink('listens', client), createWarehouseSink('playlists', client)] as const;
-      const runners = [
-        createStreamRunner({ kafka: bed.kafka, serde: bed.serde, input: 'listens', groupId: bed.unique(`sink${round}`), guarantee: 'at-least-once', processor: sinks[0] }),
-        createStreamRunner({ kafka: bed.kafka, serde: bed.serde, input: 'playlists', groupId: bed.unique(`sinkp${round}`), guarantee: 'at-least-once', processor: sinks[1] }),
-      ];
-      await Promise.all(runners.map((r) => r.start()));
-      await waitFor(() => sinks[0].written === 50 && sinks[1].written === 9, `round ${round} to write every row`);
-      await Promise.all(runners.map((r) => r.stop()));
+      const topics: SinkTopic[] = ['listens', 'playlists'];
+      const ids = topics.map((t) => bed.unique(`sink-${t}-${round}`));
+      const apps: StreamsApp[] = topics.map((t, i) => createStreamsApp({ kafka: bed.kafka, serde: bed.serde, topology: createWarehouseSinkTopology({ topic: t, client, applicationId: ids[i]! }) }));
+      await Promise.all(apps.map((a) => a.start()));
+      await waitFor(async () => (await Promise.all(topics.map((t, i) => groupCaughtUp(bed.kafka, ids[i]!, bed.topics.name(t))))).every(Boolean), `round ${round} to commit every record`, 60_000, 250);
+      await Promise.all(apps.map((a) => a.stop()));
       expect(await count('SELECT count() AS n FROM listen_events FINAL')).toBe(50);
       expect(await count('SELECT uniqExact(user_id) AS n FROM listen_events FINAL')).toBe(7);
       expect(await count('SELECT count() AS n FROM playlists FINAL')).toBe(1);
       expect(await count("SELECT max(followers) AS n FROM playlists FINAL WHERE playlist_id = 'p1'")).toBe(40);
       expect(await count("SELECT count() AS n FROM playlist_tracks FINAL WHERE playlist_id = 'p1'")).toBe(4);
     }
+  });
+
+  // Issue 8: a row that ClickHouse rejects is dead-lettered with the server's message, and the partition goes on
+  it('dead-letters a row ClickHouse rejects, with the server message, and writes the rows around it', async () => {
+    const bed = await createTestBed(['listens', 'deadLetters']);
+    const { client } = await createTestWarehouse();
+    const producer = createTypedProducer({ kafka: bed.kafka, serde: bed.serde });
+    await producer.connect();
+    const listen = (i: number, msPlayed = 1000) => ({ key: 'u1', value: { ...SAMPLES.listens.value, eventId: `e${i}`, userId: 'u1', msPlayed } });
+    // all on one key, so one partition and one batch: the bad row sits between good ones
+    await producer.send('listens', [listen(1), listen(2), listen(3, -5), listen(4)]); // ms_played is UInt32
+    await producer.send('listens', [listen(5)]);
+    await producer.disconnect();
+    const id = bed.unique('sink-reject');
+    const app = createStreamsApp({ kafka: bed.kafka, serde: bed.serde, topology: createWarehouseSinkTopology({ topic: 'listens', client, applicationId: id }) });
+    await app.start();
+    try {
+      await waitFor(() => groupCaughtUp(bed.kafka, id, bed.topics.name('listens')), 'the sink to commit every listen', 60_000, 250);
+    } finally {
+      await app.stop();
+    }
+    const ids = (await (await client.query({ query: 'SELECT event_id FROM listen_events FINAL ORDER BY event_id', format: 'JSONEachRow' })).json<{ event_id: string }>()).map((r) => r.event_id);
+    expect(ids).toEqual(['e1', 'e2', 'e4', 'e5']);
+    const dead = await readTopicToEnd(bed.kafka, bed.topics.name('deadLetters'));
+    expect(dead).toHaveLength(1);
+    expect((await bed.serde.decode('listens', dead[0]!.value as Buffer)).eventId).toBe('e3');
+    expect(headerText(dead[0]!.headers, DLQ_HEADERS.code)).toBe('WAREHOUSE_REJECTED');
+    expect(headerText(dead[0]!.headers, DLQ_HEADERS.reason)).toMatch(/^ClickHouse rejected a row of listen_events: Code: 72, .*Unsigned type must not contain '-' symbol/);
   });
 });

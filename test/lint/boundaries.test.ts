@@ -39,7 +39,7 @@ const cases: Record<string, readonly Case[]> = {
     ['models/x/fake.ts', "import 'node:net';", /HTTP/],
     ['models/x/fake.ts', "import { spawn } from 'child_process';\nexport const s = spawn;", /child-process/],
     ['models/x/fake.ts', "export async function f() { return import('node:child_process'); }", /child-process/],
-    ['models/x/fake.ts', "import { createStreamRunner } from '../../streams/index.js';\nexport const r = createStreamRunner;", /models\/ is pure computation: it imports nothing of ours/],
+    ['models/x/fake.ts', "import { createStreamsApp } from '../../streams/index.js';\nexport const r = createStreamsApp;", /models\/ is pure computation: it imports nothing of ours/],
     ['models/fake.ts', "import '../streams/index.js';", /imports nothing of ours outside models/],
     ['models/x/fake.ts', "import type { RunStore } from '../../runs/index.js';\nexport type S = RunStore;", /imports nothing of ours outside models/],
     ['models/x/fake.ts', "export * from '../../data/index.js';", /imports nothing of ours outside models/],
@@ -108,13 +108,13 @@ describe('layer boundaries (eslint layers/boundaries)', () => {
 
   it('reports every offending import, with the rule id, line and column', async () => {
     const [result] = await eslint.lintText(
-      "import { Kafka } from 'kafkajs';\nimport { createStreamRunner } from '../../streams/index.js';\nimport { topK } from './kernel.js';\nexport const all = [Kafka, createStreamRunner, topK];\n",
+      "import { Kafka } from 'kafkajs';\nimport { createStreamsApp } from '../../streams/index.js';\nimport { topK } from './kernel.js';\nexport const all = [Kafka, createStreamsApp, topK];\n",
       { filePath: path.join(repoRoot, 'models/x/fake.ts') },
     );
     const found = result!.messages.filter((m) => m.ruleId === RULE).map((m) => ({ ruleId: m.ruleId, severity: m.severity, line: m.line, column: m.column }));
     expect(found).toEqual([
       { ruleId: RULE, severity: 2, line: 1, column: 23 },
-      { ruleId: RULE, severity: 2, line: 2, column: 36 },
+      { ruleId: RULE, severity: 2, line: 2, column: 34 },
     ]);
   });
 });

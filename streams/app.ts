@@ -1,0 +1,400 @@
+import type { Admin, Consumer, EachBatchPayload, Kafka, Producer, TopicMessages } from 'kafkajs';
+import { coPartitionedAssigner } from './assigner.js';
+import { errorMessage, TransientError } from './errors.js';
+import { createIdempotentProducer } from './producer.js';
+import { withRetry, type RetryOptions } from './retry.js';
+import type { AvroSerde } from './serde.js';
+import { readTopicSnapshot } from './snapshot.js';
+import { createTaskRuntime, type Outputs, type StreamsAppStats, type StreamsObserver, type Task } from './task.js';
+import type { Guarantee, Topology } from './topology.js';
+import type { AvroTopicKey } from './topics.js';
+
+export type { StreamsAppStats } from './task.js';
+
+export interface StreamsAppOptions<I extends AvroTopicKey> {
+  readonly kafka: Kafka;
+  readonly serde: AvroSerde;
+  readonly topology: Topology<I>;
+  /** Outputs are sent every this many records inside the batch's transaction, with a heartbeat (default 200). */
+  readonly flushEvery?: number;
+  /**
+   * Retries of a record that failed with a retriable error (the registry unreachable, say) before its batch
+   * aborts. Default: for as long as it lasts, backing off to 10 s, with heartbeats, so an outage is waited out.
+   */
+  readonly retry?: RetryOptions;
+  readonly sessionTimeoutMs?: number;
+  /** Tasks (partitions) processed at once; each has its own producer and transaction (default 3). */
+  readonly tasksConcurrently?: number;
+  /** Replication factor of the changelog topics it creates (default 1). */
+  readonly replicationFactor?: number;
+  readonly log?: (line: string) => void;
+  /** Metric hooks (see `createStreamsMetrics`). */
+  readonly observer?: StreamsObserver;
+  /**
+   * The app cannot go on (its consumer crashed, a task could not be rebuilt): called once, after the app has
+   * stopped. The entry point exits non-zero so that its supervisor restarts it; default: throws nothing, logs.
+   */
+  readonly onFatal?: (err: unknown) => void;
+}
+
+export type StreamsAppState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+/** A running application: start, stop, and what liveness and readiness probes ask. */
+export interface StreamsApp {
+  readonly state: StreamsAppState;
+  readonly stats: Readonly<StreamsAppStats>;
+  /** Partitions whose tasks are live (restored and processing). */
+  tasks(): number[];
+  /** Sizes of every store of every live task: `${store}[${partition}]` → entries. */
+  storeSizes(): Map<string, number>;
+  /** Records of each assigned input partition not yet committed by the application. */
+  lag(): Promise<Array<{ readonly topic: string; readonly partition: number; readonly lag: number }>>;
+  /** Live: starting, restoring or consuming (not failed or stopped). */
+  live(): boolean;
+  /** Ready: running with every assigned task restored. */
+  ready(): boolean;
+  /** Creates missing changelog topics, joins the group, and resolves once consuming. */
+  start(): Promise<void>;
+  /** Finishes the batches in flight, commits, closes the tasks and leaves the group. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The broker's CONCURRENT_TRANSACTIONS answer (kafkajs may wrap it in a retries-exceeded error). */
+function isConcurrentTransactions(err: unknown): boolean {
+  for (let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined; e; e = (e.cause ?? e.originalError) as typeof e) {
+    if (e.type === 'CONCURRENT_TRANSACTIONS') return true;
+  }
+  return false;
+}
+
+const nextOffset = (offset: string): string => (BigInt(offset) + 1n).toString();
+
+/**
+ * Runs a topology on kafkajs, the way Kafka Streams runs one on the JVM: one consumer group (the application
+ * id) over co-partitioned inputs with a partition assigner that keeps partition p of every input together;
+ * one task per partition with its own transactional producer (`<applicationId>-<p>`, Kafka Streams' scheme
+ * before KIP-447, which kafkajs lacks), so that a partition's new owner fences the old one; state stores
+ * restored from compacted changelog topics on assignment, their writes committed with the outputs and the
+ * input offsets in one transaction and applied only after it commits.
+ *
+ * Failures: a task whose transaction fails (fenced, or the producer left unusable) is closed and rebuilt on
+ * the next batch: fence, restore, re-read the committed offsets. If the consumer crashes or a rebuild keeps
+ * failing, the app stops and calls `onFatal`, never staying up consuming nothing.
+ */
+export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions<I>): StreamsApp {
+  const { kafka, serde, topology } = opts;
+  const appId = topology.applicationId;
+  const guarantee: Guarantee = topology.guarantee ?? 'exactly-once';
+  const flushEvery = opts.flushEvery ?? 200;
+  const log = opts.log ?? (() => {});
+  if (!Number.isInteger(flushEvery) || flushEvery < 1) throw new RangeError('flushEvery must be a positive integer');
+  const rt = createTaskRuntime({ serde, topology, log, ...(opts.observer ? { observer: opts.observer } : {}), retry: opts.retry ?? { retries: Number.MAX_SAFE_INTEGER, initialMs: 200, maxMs: 10_000 } });
+  const { stats, changelogs } = rt;
+  const inputOf = new Map(topology.inputs.map((k) => [serde.topics.name(k), k] as const));
+  let state: StreamsAppState = 'created';
+  const tasks = new Map<number, Promise<Task<I>>>();
+  const live = new Map<number, Task<I>>();
+  let admin: Admin | undefined;
+  let assigned = new Set<number>();
+  // at-least-once: one idempotent producer for every task
+  const sharedProducer = guarantee === 'at-least-once' ? createIdempotentProducer(kafka) : undefined;
+  const consumer: Consumer = kafka.consumer({
+    groupId: appId,
+    sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+    partitionAssigners: [coPartitionedAssigner],
+    retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => false },
+  });
+
+  async function fetchCommitted(partition: number): Promise<Map<string, bigint>> {
+    const res = await withRetry(() => admin!.fetchOffsets({ groupId: appId, topics: [...inputOf.keys()] }));
+    const out = new Map<string, bigint>();
+    for (const t of res) {
+      const p = t.partitions.find((x) => x.partition === partition);
+      if (p && BigInt(p.offset) >= 0n) out.set(t.topic, BigInt(p.offset));
+    }
+    return out;
+  }
+
+  /** Builds task p: fence the previous owner, restore the stores, read the committed offsets, init the processor. */
+  async function buildTask(partition: number): Promise<Task<I>> {
+    let producer: Producer | undefined;
+    if (guarantee === 'exactly-once') {
+      producer = createIdempotentProducer(kafka, `${appId}-${partition}`);
+      await producer.connect();
+      const fence = await producer.transaction(); // InitProducerId: bumps the epoch, aborts the old owner's open transaction
+      await fence.abort();
+    }
+    const t0 = performance.now();
+    const task = rt.newTask(partition, producer, new Map());
+    let restored = 0;
+    for (const [name, store] of task.stores) {
+      for (const m of await readTopicSnapshot(kafka, changelogs.get(name)!, { partitions: [partition] })) {
+        if (m.key) store.restore({ key: m.key.toString(), value: m.value });
+        restored++;
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    stats.restoredRecords += restored;
+    stats.restoreSeconds += seconds;
+    // read after fencing: the old owner can commit nothing more, so these are final
+    for (const [t, o] of await fetchCommitted(partition)) (task.startOffsets as Map<string, bigint>).set(t, o);
+    await task.processor.init?.(rt.contextFor(task, []));
+    for (const p of topology.punctuate ?? []) {
+      if (p.type !== 'wall-clock') continue;
+      const timer = setInterval(() => { void exclusive(task, () => punctuateWallClock(task)).catch((err: unknown) => log(`task ${partition}: punctuation failed: ${errorMessage(err)}`)); }, p.everyMs);
+      timer.unref();
+      task.timers.push(timer);
+    }
+    if (task.stores.size) log(`${appId}: task ${partition} restored ${restored} changelog records in ${seconds.toFixed(2)} s`);
+    live.set(partition, task);
+    return task;
+  }
+
+  function taskFor(partition: number): Promise<Task<I>> {
+    let t = tasks.get(partition);
+    if (!t) {
+      t = buildTask(partition);
+      tasks.set(partition, t);
+      t.catch(() => tasks.delete(partition));
+    }
+    return t;
+  }
+
+  function exclusive<T>(task: Task<I>, body: () => Promise<T>): Promise<T> {
+    const run = task.queue.then(() => (task.closed ? Promise.reject(new Error(`task ${task.partition} is closed`)) : body()));
+    task.queue = run.catch(() => {});
+    return run;
+  }
+
+  async function closeTask(partition: number, why: string): Promise<void> {
+    const pending = tasks.get(partition);
+    tasks.delete(partition);
+    const task = await pending?.catch(() => undefined);
+    if (!task || task.closed) return;
+    await task.queue;
+    task.closed = true;
+    if (live.get(partition) === task) live.delete(partition);
+    for (const timer of task.timers) clearInterval(timer);
+    for (const s of task.stores.values()) s.abort();
+    await Promise.resolve(task.processor.close?.()).catch((err: unknown) => log(`task ${partition}: close failed: ${errorMessage(err)}`));
+    await task.producer?.disconnect().catch(() => {});
+    log(`${appId}: task ${partition} closed (${why})`);
+  }
+
+  async function punctuateWallClock(task: Task<I>): Promise<void> {
+    const outputs: Outputs = [];
+    await task.processor.punctuate?.('wall-clock', Date.now(), rt.contextFor(task, outputs));
+    const messages = [...(await rt.encodeOutputs(outputs)), ...rt.changelogMessages(task)];
+    if (messages.length === 0) return;
+    await commitWrites(task, messages, undefined);
+  }
+
+  /** Writes outputs and changelogs (and the offsets, when given) atomically, then applies the store writes. */
+  async function commitWrites(task: Task<I>, messages: TopicMessages[], offsets: { topic: string; offset: string } | undefined): Promise<void> {
+    if (task.producer) {
+      const txn = await task.producer.transaction();
+      try {
+        if (messages.length) await txn.sendBatch({ topicMessages: messages, acks: -1 });
+        if (offsets) {
+          // AddOffsetsToTxn answers CONCURRENT_TRANSACTIONS while the coordinator still finishes the previous commit
+          await withRetry(
+            () => txn.sendOffsets({ consumerGroupId: appId, topics: [{ topic: offsets.topic, partitions: [{ partition: task.partition, offset: nextOffset(offsets.offset) }] }] }),
+            { retries: 10, initialMs: 100, maxMs: 2000, retriable: isConcurrentTransactions },
+          );
+        }
+        await txn.commit();
+      } catch (err) {
+        await txn.abort().catch(() => {});
+        throw err;
+      }
+    } else {
+      if (messages.length) await sharedProducer!.sendBatch({ topicMessages: messages, acks: -1 });
+      if (offsets) await consumer.commitOffsets([{ topic: offsets.topic, partition: task.partition, offset: nextOffset(offsets.offset) }]);
+    }
+    for (const s of task.stores.values()) s.commit();
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const input = inputOf.get(batch.topic);
+    if (input === undefined) return;
+    const task = await taskFor(batch.partition);
+    const t0 = performance.now();
+    await exclusive(task, async () => {
+      const start = task.startOffsets.get(batch.topic) ?? -1n;
+      let last: string | undefined;
+      let unsent: TopicMessages[] = [];
+      let count = 0;
+      const outputs: Outputs = [];
+      const txn = task.producer ? await task.producer.transaction() : undefined;
+      const send = async (messages: TopicMessages[]) => {
+        if (messages.length === 0) return;
+        if (txn) await txn.sendBatch({ topicMessages: messages, acks: -1 });
+        else await sharedProducer!.sendBatch({ topicMessages: messages, acks: -1 });
+      };
+      try {
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          if (BigInt(message.offset) < start) continue; // committed by the partition's previous owner
+          task.streamTime = Math.max(task.streamTime, Number(message.timestamp));
+          unsent.push(...(await rt.handle(task, input, message, batch.topic, () => {
+            // retriable, so the batch aborts (and is redone by whoever owns the partition) rather than dead-lettering
+            if (!isRunning() || isStale()) throw new TransientError('batch abandoned: stopping or rebalancing');
+            void heartbeat().catch(() => {});
+          })));
+          await rt.punctuateStreamTime(task, outputs);
+          unsent.push(...(await rt.encodeOutputs(outputs.splice(0))));
+          stats.processed++;
+          last = message.offset;
+          if (++count % flushEvery === 0) {
+            await send(unsent);
+            unsent = [];
+            await heartbeat();
+          }
+        }
+        if (task.processor.flush) {
+          const dead: TopicMessages[] = [];
+          // a passing failure (the warehouse down) is waited out here: heartbeats go on, nothing more is fetched
+          await withRetry(async () => {
+            dead.length = 0;
+            await task.processor.flush!(rt.contextFor(task, outputs, dead));
+          }, {
+            retries: Number.MAX_SAFE_INTEGER, initialMs: 200, maxMs: 10_000,
+            onRetry: (err, attempt, wait) => {
+              stats.retries++;
+              log(`task ${task.partition}: flush retry ${attempt} in ${wait} ms: ${errorMessage(err)}`);
+              if (!isRunning() || isStale()) throw err;
+              void heartbeat().catch(() => {});
+            },
+          });
+          unsent.push(...dead);
+        }
+        unsent.push(...(await rt.encodeOutputs(outputs.splice(0))), ...rt.changelogMessages(task));
+        await send(unsent);
+        if (txn) {
+          if (last !== undefined) {
+            const offset = last;
+            await withRetry(
+              () => txn.sendOffsets({ consumerGroupId: appId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(offset) }] }] }),
+              { retries: 10, initialMs: 100, maxMs: 2000, retriable: isConcurrentTransactions },
+            );
+          }
+          await txn.commit();
+        } else if (last !== undefined) {
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
+        }
+        for (const s of task.stores.values()) s.commit();
+        if (last !== undefined) resolveOffset(last);
+        stats.batches++;
+        opts.observer?.batch?.(task.partition, count, (performance.now() - t0) / 1000);
+      } catch (err) {
+        stats.aborts++;
+        for (const s of task.stores.values()) s.abort();
+        if (txn) {
+          await txn.abort().catch(() => {});
+          // the producer may be fenced or unusable: rebuild the task (fence, restore, committed offsets) on the next batch
+          stats.taskRebuilds++;
+          void closeTask(task.partition, `transaction failed: ${errorMessage(err)}`);
+        }
+        throw err;
+      }
+    });
+  }
+
+  let stopping: Promise<void> | undefined;
+  async function shutdown(): Promise<void> {
+    await consumer.disconnect().catch(() => {}); // waits for the batches in flight, then leaves the group
+    await Promise.all([...tasks.keys()].map((p) => closeTask(p, 'stopping')));
+    await sharedProducer?.disconnect().catch(() => {});
+    await admin?.disconnect().catch(() => {});
+  }
+
+  const fatal = (err: unknown) => {
+    if (state === 'failed' || state === 'stopping' || state === 'stopped') return;
+    state = 'failed';
+    log(`${appId}: cannot go on: ${errorMessage(err)}`);
+    void shutdown().finally(() => (opts.onFatal ?? (() => {}))(err));
+  };
+
+  return {
+    get state() { return state; },
+    stats,
+    tasks: () => [...live.keys()].sort((a, b) => a - b),
+    live: () => state === 'starting' || state === 'running',
+    ready: () => state === 'running' && [...assigned].every((p) => live.has(p)),
+    async lag() {
+      if (!admin || state !== 'running') return [];
+      const out: Array<{ topic: string; partition: number; lag: number }> = [];
+      const committed = await admin.fetchOffsets({ groupId: appId, topics: [...inputOf.keys()] });
+      for (const topic of inputOf.keys()) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const at = new Map((committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+        for (const e of ends) {
+          if (!assigned.has(e.partition)) continue;
+          const from = at.get(e.partition) ?? -1n;
+          const start = from < 0n ? BigInt(e.low) : from;
+          out.push({ topic, partition: e.partition, lag: Number(BigInt(e.high) > start ? BigInt(e.high) - start : 0n) });
+        }
+      }
+      return out;
+    },
+    storeSizes() {
+      const out = new Map<string, number>();
+      for (const [p, task] of live) for (const [name, s] of task.stores) out.set(`${name}[${p}]`, s.size);
+      return out;
+    },
+    async start() {
+      if (state !== 'created') return;
+      state = 'starting';
+      admin = kafka.admin();
+      await admin.connect();
+      const partitions = (await withRetry(() => admin!.fetchTopicMetadata({ topics: [...inputOf.keys()] }))).topics.map((t) => t.partitions.length);
+      if (new Set(partitions).size !== 1) throw new Error(`inputs of ${appId} are not co-partitioned: ${[...inputOf.keys()].map((t, i) => `${t} has ${partitions[i]}`).join(', ')}`);
+      const existing = new Set(await admin.listTopics());
+      const missing = [...changelogs.values()].filter((t) => !existing.has(t));
+      if (missing.length) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({
+            topic, numPartitions: partitions[0]!, replicationFactor: opts.replicationFactor ?? 1,
+            configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.compaction.lag.ms', value: '60000' }],
+          })),
+        });
+      }
+      await sharedProducer?.connect();
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        const mine = new Set(Object.values(payload.memberAssignment).flat());
+        assigned = mine;
+        for (const p of [...tasks.keys()]) if (!mine.has(p)) void closeTask(p, 'revoked');
+        for (const p of mine) void taskFor(p).catch((err: unknown) => log(`${appId}: task ${p} could not be built: ${errorMessage(err)}`));
+        log(`${appId}: assigned partitions ${[...mine].sort((a, b) => a - b).join(', ') || 'none'}`);
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (state === 'stopping' || state === 'stopped') return;
+        fatal(payload.error);
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...inputOf.keys()], fromBeginning: (topology.startAt ?? 'earliest') === 'earliest' });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: opts.tasksConcurrently ?? 3,
+        eachBatch,
+      });
+      state = 'running';
+      log(`${appId}: consuming ${[...inputOf.keys()].join(', ')} (${guarantee})`);
+    },
+    stop() {
+      stopping ??= (async () => {
+        if (state === 'failed') return;
+        state = 'stopping';
+        await shutdown();
+        state = 'stopped';
+        log(`${appId}: stopped after ${stats.processed} records (${stats.deadLettered} dead-lettered, ${stats.aborts} aborted batches)`);
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { ensureTopics } from './admin.js';
+import { createStreamsApp } from './app.js';
+import { createCountingTopology, USER_COUNTS } from './counting.js';
+import { createTypedProducer } from './producer.js';
+import type { FeedbackEvent, ListenEvent } from './records.js';
+import type { AvroSerde } from './serde.js';
+import { readTopicSnapshot } from './snapshot.js';
+import { createTaskStore } from './store.js';
+import { changelogTopic } from './topology.js';
+import { TOPICS, type TopicKey } from './topics.js';
+
+export interface RuntimeBenchOptions {
+  readonly kafka: Kafka;
+  /** A serde whose topic names carry a prefix of the benchmark's own (its topics are created and deleted). */
+  readonly serde: AvroSerde;
+  readonly events: number;
+  /** Distinct keys (users) the events spread over (default 10,000). */
+  readonly users?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface RuntimeBenchResult {
+  readonly events: number;
+  readonly users: number;
+  /** kafkajs consuming the pre-produced records, nothing else (records per second). */
+  readonly rawConsumePerSec: number;
+  /** The exactly-once counting topology over the same records: decode, store, changelog, transactions. */
+  readonly eosPerSec: number;
+  /** Restoring that topology's store from its changelog, as a task does on assignment. */
+  readonly restorePerSec: number;
+  readonly changelogRecords: number;
+  readonly seconds: { readonly produce: number; readonly rawConsume: number; readonly eos: number; readonly restore: number };
+}
+
+const BENCH_TOPICS: readonly TopicKey[] = ['listens', 'feedback', 'interactionWindows', 'deadLetters'];
+
+async function until(done: () => boolean, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`benchmark: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Measures the stream runtime against raw kafkajs in one run on the running broker: N records (two thirds
+ * listens, one third feedback) are produced once; then kafkajs consumes them with no processing; then the
+ * exactly-once counting topology (streams/counting.ts) processes the same records; then its store is restored
+ * from the changelog the run wrote. Creates its topics under the serde's prefix and deletes them afterwards.
+ */
+export async function benchmarkRuntime(opts: RuntimeBenchOptions): Promise<RuntimeBenchResult> {
+  const { kafka, serde } = opts;
+  const log = opts.log ?? (() => {});
+  const users = opts.users ?? 10_000;
+  const n = opts.events;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError('events must be a positive integer');
+  const topics = serde.topics;
+  const appId = `bench-runtime-${randomBytes(4).toString('hex')}`;
+  await ensureTopics(kafka, topics, BENCH_TOPICS);
+  const created = [...BENCH_TOPICS.map((k) => topics.name(k)), changelogTopic(topics.prefix, appId, USER_COUNTS.name)];
+  try {
+    let t = performance.now();
+    const producer = createTypedProducer({ kafka, serde });
+    await producer.connect();
+    const chunk = 10_000;
+    for (let from = 0; from < n; from += chunk) {
+      const listens: ListenEvent[] = [];
+      const feedback: FeedbackEvent[] = [];
+      for (let i = from; i < Math.min(n, from + chunk); i++) {
+        const userId = `u${i % users}`;
+        if (i % 3 === 2) feedback.push({ eventId: `f${i}`, userId, kind: 'SKIP', trackId: 't', playlistId: null, recommendationId: null, position: null, eventTime: i });
+        else listens.push({ eventId: `l${i}`, userId, trackId: 't', playlistId: null, source: 'LIBRARY', msPlayed: 1000, trackDurationMs: 2000, eventTime: i, recommendationId: null });
+      }
+      await producer.send('listens', listens.map((v) => ({ key: v.userId, value: v })));
+      await producer.send('feedback', feedback.map((v) => ({ key: v.userId, value: v })));
+      log(`produced ${Math.min(n, from + chunk)}/${n}`);
+    }
+    await producer.disconnect();
+    const produce = (performance.now() - t) / 1000;
+
+    // kafkajs alone: consume both inputs, count, nothing else
+    let consumed = 0;
+    const raw = kafka.consumer({ groupId: `${appId}-raw`, readUncommitted: false });
+    await raw.connect();
+    await raw.subscribe({ topics: [topics.name('listens'), topics.name('feedback')], fromBeginning: true });
+    t = performance.now();
+    await raw.run({ partitionsConsumedConcurrently: 3, eachBatch: async ({ batch }) => { consumed += batch.messages.length; } });
+    await until(() => consumed >= n, 'kafkajs to consume every record', 600_000);
+    const rawConsume = (performance.now() - t) / 1000;
+    await raw.disconnect();
+    log(`kafkajs: ${n} records in ${rawConsume.toFixed(1)} s`);
+
+    // the exactly-once counting topology over the same records
+    const app = createStreamsApp({ kafka, serde, topology: createCountingTopology({ applicationId: appId, forward: false }), log });
+    t = performance.now();
+    await app.start();
+    await until(() => app.stats.processed >= n, 'the counting topology to process every record', 600_000);
+    const eos = (performance.now() - t) / 1000;
+    await app.stop();
+    log(`exactly-once counting: ${n} records in ${eos.toFixed(1)} s (${app.stats.batches} transactions)`);
+
+    // restoring its store from the changelog, partition by partition, as tasks do
+    t = performance.now();
+    let changelogRecords = 0;
+    for (let p = 0; p < TOPICS.listens.partitions; p++) {
+      const store = createTaskStore(USER_COUNTS);
+      for (const m of await readTopicSnapshot(kafka, changelogTopic(topics.prefix, appId, USER_COUNTS.name), { partitions: [p] })) {
+        if (m.key) store.restore({ key: m.key.toString(), value: m.value });
+        changelogRecords++;
+      }
+    }
+    const restore = (performance.now() - t) / 1000;
+    log(`restore: ${changelogRecords} changelog records in ${restore.toFixed(1)} s`);
+    return {
+      events: n, users, rawConsumePerSec: n / rawConsume, eosPerSec: n / eos, restorePerSec: changelogRecords / restore, changelogRecords,
+      seconds: { produce, rawConsume, eos, restore },
+    };
+  } finally {
+    const admin = kafka.admin();
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    await admin.deleteTopics({ topics: created.filter((x) => existing.has(x)) }).catch(() => {});
+    await admin.disconnect();
+  }
+}

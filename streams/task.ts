@@ -1,0 +1,200 @@
+import type { KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
+import { deadLetterMessage } from './dead-letter.js';
+import { BuddiesError, ValidationError, errorMessage, isRetriable } from './errors.js';
+import { encodeRecords, type OutRecord } from './producer.js';
+import { withRetry, type RetryOptions } from './retry.js';
+import type { AvroSerde } from './serde.js';
+import { createTaskStore, type StoreSpec, type TaskStore } from './store.js';
+import { changelogTopic, type TaskContext, type TaskProcessor, type TaskRecord, type Topology } from './topology.js';
+import type { AvroTopicKey } from './topics.js';
+
+/** Counters of an application (or a test driver). */
+export interface StreamsAppStats {
+  processed: number;
+  deadLettered: number;
+  batches: number;
+  aborts: number;
+  retries: number;
+  /** Tasks rebuilt after their producer was fenced or left unusable. */
+  taskRebuilds: number;
+  restoredRecords: number;
+  restoreSeconds: number;
+}
+
+/** Hooks for metrics: called as things happen (the counters in {@link StreamsAppStats} say how many so far). */
+export interface StreamsObserver {
+  /** A batch committed: its task, records and wall time. */
+  batch?(partition: number, records: number, seconds: number): void;
+  /** A record went to the dead-letter topic; `code` as in its `dlq.reason.code` header. */
+  deadLetter?(code: string): void;
+}
+
+export function emptyStats(): StreamsAppStats {
+  return { processed: 0, deadLettered: 0, batches: 0, aborts: 0, retries: 0, taskRebuilds: 0, restoredRecords: 0, restoreSeconds: 0 };
+}
+
+/** One task: partition p of every input, its stores and its processor. */
+export interface Task<I extends AvroTopicKey> {
+  readonly partition: number;
+  /** exactly-once on a broker: the task's own transactional producer (`<applicationId>-<partition>`). */
+  readonly producer: Producer | undefined;
+  readonly stores: ReadonlyMap<string, TaskStore<unknown>>;
+  readonly processor: TaskProcessor<I>;
+  /** Per input topic, the first offset not yet committed when the task was built (after fencing the old owner). */
+  readonly startOffsets: ReadonlyMap<string, bigint>;
+  streamTime: number;
+  /** Serialises the task's batches and punctuations. */
+  queue: Promise<unknown>;
+  timers: NodeJS.Timeout[];
+  /** Per stream-time schedule (index into the topology's `punctuate`), the stream time of its next tick; 0 before the first record. */
+  readonly nextStreamPunctuation: Map<number, number>;
+  closed: boolean;
+}
+
+export type Outputs = Array<[AvroTopicKey, OutRecord<AvroTopicKey>]>;
+
+/** Dead letters queued through {@link TaskContext.deadLetter}, already in Kafka form. */
+export type DeadLetters = TopicMessages[];
+
+/**
+ * What a task does with records, independent of where they come from: the broker-backed application
+ * (`createStreamsApp`) and the in-memory test driver (`createTopologyTestDriver`) both run tasks through it.
+ */
+export interface TaskRuntime<I extends AvroTopicKey> {
+  readonly stats: StreamsAppStats;
+  /** Changelog topic of each store, by store name. */
+  readonly changelogs: ReadonlyMap<string, string>;
+  /** A task with empty stores (restore them before `init`). */
+  newTask(partition: number, producer: Producer | undefined, startOffsets: ReadonlyMap<string, bigint>): Task<I>;
+  contextFor(task: Task<I>, outputs: Outputs, deadLetters?: DeadLetters): TaskContext;
+  /** Decodes and processes one record; returns its outputs, or the record as a dead letter. Throws only retriable errors. */
+  handle(task: Task<I>, input: I, message: KafkaMessage, topic: string, onRetry?: () => void): Promise<TopicMessages[]>;
+  /** Runs the stream-time punctuations that the task's stream time has reached. */
+  punctuateStreamTime(task: Task<I>, outputs: Outputs): Promise<void>;
+  encodeOutputs(outputs: Outputs): Promise<TopicMessages[]>;
+  /** The changelog records of the batch's store writes, to partition p of each changelog topic. */
+  changelogMessages(task: Task<I>): TopicMessages[];
+}
+
+export interface TaskRuntimeOptions<I extends AvroTopicKey> {
+  readonly serde: AvroSerde;
+  readonly topology: Topology<I>;
+  readonly retry?: RetryOptions;
+  readonly log: (line: string) => void;
+  readonly observer?: StreamsObserver;
+}
+
+/** Checks a topology's declarations and builds the task runtime over them. */
+export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptions<I>): TaskRuntime<I> {
+  const { serde, topology, log } = opts;
+  const appId = topology.applicationId;
+  if (!/^[A-Za-z0-9._-]+$/.test(appId)) throw new RangeError(`applicationId '${appId}' may hold only letters, digits, '.', '_' and '-'`);
+  if (topology.inputs.length === 0) throw new RangeError('a topology needs at least one input');
+  const specs = (topology.stores ?? []) as readonly StoreSpec<unknown>[];
+  if (new Set(specs.map((s) => s.name)).size !== specs.length) throw new RangeError('store names must be unique');
+  for (const p of topology.punctuate ?? []) if (!(p.everyMs > 0)) throw new RangeError('punctuation intervals must be > 0 ms');
+  const topics = serde.topics;
+  const dlqTopic = topics.name('deadLetters');
+  const changelogs = new Map(specs.map((s) => [s.name, changelogTopic(topics.prefix, appId, s.name)]));
+  const stats = emptyStats();
+
+  function contextFor(task: Task<I>, outputs: Outputs, deadLetters?: DeadLetters): TaskContext {
+    return {
+      applicationId: appId,
+      partition: task.partition,
+      get streamTime() { return task.streamTime; },
+      store<V>(spec: StoreSpec<V>) {
+        const s = task.stores.get(spec.name);
+        if (!s) throw new Error(`store '${spec.name}' is not declared on topology ${appId}`);
+        return s as unknown as TaskStore<V>;
+      },
+      forward(topic, record) {
+        outputs.push([topic, record as OutRecord<AvroTopicKey>]);
+      },
+      deadLetter(record, reason) {
+        if (!deadLetters) throw new Error('deadLetter() is for process and flush');
+        deadLetters.push(deadLetterFor(task, record.topic, record.message, reason));
+      },
+    };
+  }
+
+  function deadLetterFor(task: Task<I>, topic: string, message: KafkaMessage, reason: unknown): TopicMessages {
+    stats.deadLettered++;
+    opts.observer?.deadLetter?.(reason instanceof BuddiesError ? reason.code : 'PROCESSING');
+    log(`dead-letter ${topic}[${task.partition}]@${message.offset}: ${errorMessage(reason)}`);
+    return { topic: dlqTopic, messages: [deadLetterMessage({ topic, partition: task.partition, message, groupId: appId }, reason)] };
+  }
+
+  async function encodeOutputs(outputs: Outputs): Promise<TopicMessages[]> {
+    const byTopic = new Map<string, Message[]>();
+    for (const [t, r] of outputs) {
+      const [m] = await encodeRecords(serde, t, [r]).catch((err: unknown) => {
+        throw err instanceof ValidationError ? new ValidationError(`output to ${t} is invalid: ${err.message}`) : err;
+      });
+      const name = topics.name(t);
+      const list = byTopic.get(name) ?? [];
+      list.push(m as Message);
+      byTopic.set(name, list);
+    }
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  }
+
+  return {
+    stats,
+    changelogs,
+    newTask(partition, producer, startOffsets) {
+      const stores = new Map(specs.map((spec) => [spec.name, createTaskStore(spec)]));
+      const nextStreamPunctuation = new Map<number, number>();
+      for (const [i, p] of (topology.punctuate ?? []).entries()) if (p.type === 'stream-time') nextStreamPunctuation.set(i, 0);
+      return {
+        partition, producer, stores, processor: topology.processor(partition), startOffsets,
+        streamTime: 0, queue: Promise.resolve(), timers: [], nextStreamPunctuation, closed: false,
+      };
+    },
+    contextFor,
+    encodeOutputs,
+    async handle(task, input, message, topic, onRetry) {
+      if (message.value === null) return []; // a tombstone on an input: nothing to process
+      try {
+        return await withRetry(async () => {
+          const value = await serde.decode(input, message.value as Buffer);
+          const outputs: Outputs = [];
+          const undo = [...task.stores.values()].map((s) => s.savepoint());
+          const record = {
+            input, topic, partition: task.partition, offset: message.offset, key: message.key?.toString() ?? null, value,
+            headers: message.headers ?? {}, timestamp: Number(message.timestamp), message,
+          } as TaskRecord<I>;
+          const dead: DeadLetters = [];
+          try {
+            await task.processor.process(record, contextFor(task, outputs, dead));
+            return [...(await encodeOutputs(outputs)), ...dead];
+          } catch (err) {
+            for (const u of undo) u(); // the failed attempt's store writes go with it
+            throw err;
+          }
+        }, { ...opts.retry, onRetry: (err, attempt, wait) => { stats.retries++; log(`retry ${attempt} in ${wait} ms: ${errorMessage(err)}`); onRetry?.(); } });
+      } catch (err) {
+        if (isRetriable(err)) throw err; // retries exhausted on a passing failure: the batch aborts and is redone
+        return [deadLetterFor(task, topic, message, err)];
+      }
+    },
+    async punctuateStreamTime(task, outputs) {
+      for (const [i, next] of task.nextStreamPunctuation) {
+        const every = topology.punctuate![i]!.everyMs;
+        if (next === 0) task.nextStreamPunctuation.set(i, task.streamTime + every);
+        else if (task.streamTime >= next) {
+          await task.processor.punctuate?.('stream-time', task.streamTime, contextFor(task, outputs));
+          task.nextStreamPunctuation.set(i, next + Math.ceil((task.streamTime - next + 1) / every) * every);
+        }
+      }
+    },
+    changelogMessages(task) {
+      const out: TopicMessages[] = [];
+      for (const [name, store] of task.stores) {
+        const pending = store.pending();
+        if (pending.length) out.push({ topic: changelogs.get(name)!, messages: pending.map((r) => ({ key: r.key, value: r.value, partition: task.partition })) });
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,213 @@
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
+import type { IHeaders, KafkaMessage, TopicMessages } from 'kafkajs';
+import { DLQ_HEADERS, headerText } from './dead-letter.js';
+import { errorMessage } from './errors.js';
+import { createAvroSerde, type AvroSerde } from './serde.js';
+import type { ChangelogRecord, StoreSpec } from './store.js';
+import { createTaskRuntime, type Outputs, type StreamsAppStats, type Task } from './task.js';
+import type { Topology } from './topology.js';
+import { topicNames, type AvroTopicKey, type TopicValues } from './topics.js';
+
+/**
+ * A schema registry in memory with the two calls the serde makes (register, getSchema): the real Avro
+ * encoding and schema resolution without a registry service, for unit tests of processors.
+ */
+export function createMemoryRegistry(): SchemaRegistry {
+  const bySchema = new Map<string, number>();
+  const types = new Map<number, avro.Type>();
+  return {
+    async register({ schema }: { schema: string }) {
+      let id = bySchema.get(schema);
+      if (id === undefined) {
+        id = bySchema.size + 1;
+        bySchema.set(schema, id);
+        types.set(id, avro.Type.forSchema(JSON.parse(schema) as avro.Schema));
+      }
+      return { id };
+    },
+    async getSchema(id: number) {
+      const t = types.get(id);
+      if (!t) throw Object.assign(new Error(`No content with id/hash 'contentId-${id}' was found.`), { status: 404 });
+      return t;
+    },
+  } as unknown as SchemaRegistry;
+}
+
+/** The real Avro serde over {@link createMemoryRegistry}. */
+export function createLocalSerde(schemasDir: string, prefix = ''): Promise<AvroSerde> {
+  return createAvroSerde({ registry: createMemoryRegistry(), topics: topicNames(prefix), schemasDir });
+}
+
+export interface TestDriverOptions {
+  readonly serde: AvroSerde;
+  /** Partitions of the inputs (default 1); a key goes to `hash(key) % partitions` unless a partition is given. */
+  readonly partitions?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface PipeOptions {
+  readonly timestamp?: number;
+  readonly partition?: number;
+  readonly headers?: IHeaders;
+}
+
+export interface DeadLetter {
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly reason: string;
+  readonly code: string;
+}
+
+/**
+ * Kafka Streams' TopologyTestDriver for Buddies: runs a topology's tasks in memory with the real Avro serde
+ * and the real stores and task runtime. Each piped record is one batch that commits (outputs, dead letters,
+ * changelog) or, after {@link TopologyTestDriver.failNextCommit}, aborts and leaves no trace.
+ */
+export interface TopologyTestDriver<I extends AvroTopicKey> {
+  readonly stats: Readonly<StreamsAppStats>;
+  pipe<K extends I>(input: K, key: string, value: TopicValues[K], opts?: PipeOptions): Promise<void>;
+  /** Raw bytes on an input, e.g. a record no reader can decode. */
+  pipeBytes(input: I, key: string | null, bytes: Buffer | null, opts?: PipeOptions): Promise<void>;
+  /** Committed outputs to `topic`, decoded, in the order written. */
+  outputs<K extends AvroTopicKey>(topic: K): Promise<Array<{ key: string | null; value: TopicValues[K] }>>;
+  deadLetters(): DeadLetter[];
+  /** A task's committed store contents. */
+  store<V>(spec: StoreSpec<V>, partition?: number): Map<string, V>;
+  /** Every changelog record committed for a store, in order. */
+  changelog(spec: StoreSpec<unknown>): Array<ChangelogRecord & { readonly partition: number }>;
+  /** Moves the wall clock on and runs the wall-clock punctuations due. */
+  advanceWallClock(ms: number): Promise<void>;
+  /** The next batch fails at commit: its outputs, dead letters and store writes vanish; the pipe rejects with `err`. */
+  failNextCommit(err?: Error): void;
+  /** Closes every task and builds it again from its changelog, as an instance restarting elsewhere would. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function hashKey(key: string): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) | 0;
+  return h >>> 0;
+}
+
+export function createTopologyTestDriver<I extends AvroTopicKey>(topology: Topology<I>, opts: TestDriverOptions): TopologyTestDriver<I> {
+  const { serde } = opts;
+  const partitions = opts.partitions ?? 1;
+  const log = opts.log ?? (() => {});
+  const rt = createTaskRuntime({ serde, topology, log, retry: { retries: 0 } });
+  const written = new Map<string, Array<{ key: string | null; value: Buffer | null; partition: number; headers: IHeaders }>>();
+  const offsets = new Map<string, number>();
+  const tasks = new Map<number, Task<I>>();
+  let wallClock = 0;
+  const nextWallClock = new Map<number, number>(); // per punctuate index
+  let failure: Error | undefined;
+
+  async function taskFor(partition: number): Promise<Task<I>> {
+    let task = tasks.get(partition);
+    if (!task) {
+      task = rt.newTask(partition, undefined, new Map());
+      for (const [name, store] of task.stores) {
+        for (const m of written.get(rt.changelogs.get(name)!) ?? []) if (m.partition === partition && m.key !== null) store.restore({ key: m.key, value: m.value });
+      }
+      await task.processor.init?.(rt.contextFor(task, []));
+      tasks.set(partition, task);
+    }
+    return task;
+  }
+
+  /** Commits a batch's messages, or aborts it when a failure was asked for. */
+  function commit(task: Task<I>, messages: TopicMessages[]): void {
+    if (failure) {
+      const err = failure;
+      failure = undefined;
+      for (const s of task.stores.values()) s.abort();
+      rt.stats.aborts++;
+      throw err;
+    }
+    for (const tm of messages) {
+      const list = written.get(tm.topic) ?? [];
+      for (const m of tm.messages) {
+        list.push({ key: m.key === null || m.key === undefined ? null : m.key.toString(), value: (m.value as Buffer | null) ?? null, partition: m.partition ?? task.partition, headers: m.headers ?? {} });
+      }
+      written.set(tm.topic, list);
+    }
+    for (const s of task.stores.values()) s.commit();
+    rt.stats.batches++;
+  }
+
+  async function run(input: I, key: string | null, bytes: Buffer | null, o: PipeOptions = {}): Promise<void> {
+    const partition = o.partition ?? (key === null ? 0 : hashKey(key) % partitions);
+    if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) throw new RangeError(`partition ${partition} is not one of the ${partitions}`);
+    const task = await taskFor(partition);
+    const topic = serde.topics.name(input);
+    const offset = offsets.get(`${topic}:${partition}`) ?? 0;
+    offsets.set(`${topic}:${partition}`, offset + 1);
+    const timestamp = o.timestamp ?? Math.max(task.streamTime, 0);
+    const message = { key: key === null ? null : Buffer.from(key), value: bytes, headers: o.headers ?? {}, offset: String(offset), timestamp: String(timestamp) } as unknown as KafkaMessage;
+    const outputs: Outputs = [];
+    task.streamTime = Math.max(task.streamTime, timestamp);
+    try {
+      const messages = await rt.handle(task, input, message, topic);
+      await rt.punctuateStreamTime(task, outputs);
+      await task.processor.flush?.(rt.contextFor(task, outputs, messages));
+      messages.push(...(await rt.encodeOutputs(outputs)), ...rt.changelogMessages(task));
+      rt.stats.processed++;
+      commit(task, messages);
+    } catch (err) {
+      for (const s of task.stores.values()) s.abort();
+      log(`batch aborted: ${errorMessage(err)}`);
+      throw err;
+    }
+  }
+
+  return {
+    stats: rt.stats,
+    pipe: async (input, key, value, o) => run(input, key, await serde.encode(input, value), o),
+    pipeBytes: run,
+    async outputs(topic) {
+      const out = [];
+      for (const m of written.get(serde.topics.name(topic)) ?? []) {
+        out.push({ key: m.key, value: await serde.decode(topic, m.value as Buffer) });
+      }
+      return out;
+    },
+    deadLetters: () => (written.get(serde.topics.name('deadLetters')) ?? []).map((m) => ({
+      key: m.key, value: m.value, reason: headerText(m.headers, DLQ_HEADERS.reason) ?? '', code: headerText(m.headers, DLQ_HEADERS.code) ?? '',
+    })),
+    store<V>(spec: StoreSpec<V>, partition = 0) {
+      const task = tasks.get(partition);
+      const s = task?.stores.get(spec.name);
+      if (task && !s) throw new Error(`store '${spec.name}' is not declared on topology ${topology.applicationId}`);
+      return new Map((s ? [...s.entries()] : []) as Array<[string, V]>);
+    },
+    changelog: (spec) => (written.get(rt.changelogs.get(spec.name) ?? '') ?? []).map((m) => ({ key: m.key ?? '', value: m.value, partition: m.partition })),
+    async advanceWallClock(ms) {
+      wallClock += ms;
+      for (const [i, p] of (topology.punctuate ?? []).entries()) {
+        if (p.type !== 'wall-clock') continue;
+        let due = nextWallClock.get(i) ?? p.everyMs;
+        for (; due <= wallClock; due += p.everyMs) {
+          for (const task of tasks.values()) {
+            const outputs: Outputs = [];
+            await task.processor.punctuate?.('wall-clock', due, rt.contextFor(task, outputs));
+            commit(task, [...(await rt.encodeOutputs(outputs)), ...rt.changelogMessages(task)]);
+          }
+        }
+        nextWallClock.set(i, due);
+      }
+    },
+    failNextCommit(err = new Error('injected commit failure')) {
+      failure = err;
+    },
+    async restart() {
+      for (const task of tasks.values()) await task.processor.close?.();
+      tasks.clear();
+      for (let p = 0; p < partitions; p++) await taskFor(p);
+    },
+    async close() {
+      for (const task of tasks.values()) await task.processor.close?.();
+      tasks.clear();
+    },
+  };
+}

@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  changelogTopic, createTypedProducer, groupLag, USER_COUNTS, type FeedbackEvent, type ListenEvent, type UserCounts,
+} from '../../streams/index.js';
+import { readTopicToEnd, waitFor } from '../helpers/kafka.js';
+import { SAMPLES } from '../helpers/samples.js';
+import { createTestBed, type TestBed } from '../helpers/services.js';
+
+const CHILD = fileURLToPath(new URL('../fixtures/counting-child.ts', import.meta.url));
+
+interface Child {
+  readonly child: ChildProcess;
+  readonly lines: string[];
+}
+
+function startChild(args: string[]): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
+  return { child, lines };
+}
+
+async function stopChild(c: Child): Promise<number | null> {
+  if (c.child.exitCode !== null) return c.child.exitCode;
+  c.child.kill('SIGTERM');
+  const [code] = (await once(c.child, 'exit')) as [number | null];
+  return code;
+}
+
+/** Users u0..u(users-1); event i goes to user i % users, every third one a feedback event. */
+function events(from: number, to: number, users: number): { listens: ListenEvent[]; feedback: FeedbackEvent[] } {
+  const listens: ListenEvent[] = [];
+  const feedback: FeedbackEvent[] = [];
+  for (let i = from; i < to; i++) {
+    const userId = `u${i % users}`;
+    if (i % 3 === 2) feedback.push({ ...SAMPLES.feedback.value, eventId: `f${i}`, userId, kind: 'SKIP' });
+    else listens.push({ ...SAMPLES.listens.value, eventId: `l${i}`, userId });
+  }
+  return { listens, feedback };
+}
+
+function expectedCounts(n: number, users: number): Map<string, UserCounts> {
+  const out = new Map<string, UserCounts>();
+  for (let i = 0; i < n; i++) {
+    const c = out.get(`u${i % users}`) ?? { listens: 0, feedback: 0 };
+    if (i % 3 === 2) c.feedback++;
+    else c.listens++;
+    out.set(`u${i % users}`, c);
+  }
+  return out;
+}
+
+async function produce(bed: TestBed, from: number, to: number, users: number): Promise<void> {
+  const producer = createTypedProducer({ kafka: bed.kafka, serde: bed.serde });
+  await producer.connect();
+  const { listens, feedback } = events(from, to, users);
+  await producer.send('listens', listens.map((v) => ({ key: v.userId, value: v })));
+  await producer.send('feedback', feedback.map((v) => ({ key: v.userId, value: v })));
+  await producer.disconnect();
+}
+
+async function caughtUp(bed: TestBed, appId: string): Promise<boolean> {
+  for (const t of ['listens', 'feedback'] as const) if ((await groupLag(bed.kafka, appId, bed.topics.name(t))) !== 0n) return false;
+  return true;
+}
+
+/** The store as its changelog holds it (read_committed, last record per key). */
+async function storeFromChangelog(bed: TestBed, appId: string): Promise<Map<string, UserCounts>> {
+  const out = new Map<string, UserCounts>();
+  for (const m of await readTopicToEnd(bed.kafka, changelogTopic(bed.topics.prefix, appId, USER_COUNTS.name))) {
+    const key = m.key!.toString();
+    if (m.value === null) out.delete(key);
+    else out.set(key, JSON.parse(m.value.toString()) as UserCounts);
+  }
+  return out;
+}
+
+/** Per user, the running counts the app forwarded (read_committed), in offset order. */
+async function forwardedCounts(bed: TestBed): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  for (const m of await readTopicToEnd(bed.kafka, bed.topics.name('interactionWindows'))) {
+    const w = await bed.serde.decode('interactionWindows', m.value as Buffer);
+    out.set(w.userId, [...(out.get(w.userId) ?? []), w.interactions[0]!.events]);
+  }
+  return out;
+}
+
+describe('the stream runtime on the real broker (issue 8)', () => {
+  it('two instances on 6 partitions, one SIGKILLed mid-stream and restarted: stores as a clean run, each output once', async () => {
+    const bed = await createTestBed(['listens', 'feedback', 'interactionWindows', 'deadLetters']);
+    const appId = bed.unique('count');
+    const users = 40;
+    const total = 2400;
+    await produce(bed, 0, 800, users);
+    const a = startChild([bed.topics.prefix, appId]);
+    const b = startChild([bed.topics.prefix, appId]);
+    try {
+      await waitFor(() => a.lines.includes('RUNNING') && b.lines.includes('RUNNING'), 'both instances to run', 120_000);
+      await waitFor(() => caughtUp(bed, appId), 'the first 800 events to be committed', 120_000, 250);
+      await produce(bed, 800, 1600, users);
+      a.child.kill('SIGKILL'); // mid-stream: b takes over a's tasks, fencing a's producers
+      await once(a.child, 'exit');
+      const a2 = startChild([bed.topics.prefix, appId]);
+      try {
+        await produce(bed, 1600, total, users);
+        await waitFor(() => caughtUp(bed, appId), 'every event to be committed', 180_000, 250);
+        expect(await stopChild(a2)).toBe(0);
+      } finally {
+        a2.child.kill('SIGKILL');
+      }
+      expect(await stopChild(b)).toBe(0);
+    } finally {
+      a.child.kill('SIGKILL');
+      b.child.kill('SIGKILL');
+    }
+
+    expect(await storeFromChangelog(bed, appId)).toEqual(expectedCounts(total, users));
+    const forwarded = await forwardedCounts(bed);
+    const want = expectedCounts(total, users);
+    expect(forwarded.size).toBe(users);
+    for (const [user, counts] of forwarded) {
+      const n = want.get(user)!.listens + want.get(user)!.feedback;
+      expect(counts, user).toEqual(Array.from({ length: n }, (_, i) => i + 1)); // each running count once, none skipped
+    }
+  });
+
+  it('a batch that fails after processing, with outputs already sent, is aborted and redone: stores and outputs count it once', async () => {
+    const bed = await createTestBed(['listens', 'feedback', 'interactionWindows', 'deadLetters']);
+    const appId = bed.unique('count-fail');
+    const users = 10;
+    const total = 300;
+    await produce(bed, 0, total, users);
+    // from the 150th record on, one at least 8 into its batch throws after its store write: outputs of its batch
+    // were already sent in the open transaction (the child sends every 5 records)
+    const child = startChild([bed.topics.prefix, appId, '--fail-once-at', '150']);
+    try {
+      await waitFor(() => caughtUp(bed, appId), 'every event to be committed', 120_000, 250);
+      expect(child.lines).toContain('ABORTED');
+      expect(await stopChild(child)).toBe(0);
+    } finally {
+      child.child.kill('SIGKILL');
+    }
+    expect(await storeFromChangelog(bed, appId)).toEqual(expectedCounts(total, users));
+    for (const [user, counts] of await forwardedCounts(bed)) {
+      const c = expectedCounts(total, users).get(user)!;
+      expect(counts, user).toEqual(Array.from({ length: c.listens + c.feedback }, (_, i) => i + 1));
+    }
+    // the aborted outputs are in the log, invisible under read_committed
+    const everything = await readTopicToEnd(bed.kafka, bed.topics.name('interactionWindows'), { readUncommitted: true });
+    expect(everything.length).toBeGreaterThan(total);
+  });
+});
