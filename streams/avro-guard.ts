@@ -14,19 +14,23 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxItems: 100_000, maxBytes
 interface Cursor {
   readonly buf: Buffer;
   pos: number;
+  /** Field names and item indexes down to where the walk is: joined only when it fails (no garbage per record). */
+  readonly path: Array<string | number>;
 }
 
-function fail(path: string, what: string): never {
+function fail(c: Cursor, what: string): never {
+  let path = '';
+  for (const p of c.path) path += typeof p === 'number' ? `[${p}]` : path ? `.${p}` : p;
   throw new DecodeError(`${path || '(record)'}: ${what}`);
 }
 
 /** Zigzag varint (Avro int and long); exact up to 2^53, which is all a bound check needs. */
-function readLong(c: Cursor, path: string): number {
+function readLong(c: Cursor): number {
   let n = 0;
   let scale = 1;
   for (let i = 0; ; i++) {
-    if (i >= 10) fail(path, 'varint longer than 10 bytes');
-    if (c.pos >= c.buf.length) fail(path, 'truncated (varint past the end)');
+    if (i >= 10) fail(c, 'varint longer than 10 bytes');
+    if (c.pos >= c.buf.length) fail(c, 'truncated (varint past the end)');
     const b = c.buf[c.pos++]!;
     n += (b & 0x7f) * scale;
     if ((b & 0x80) === 0) break;
@@ -35,8 +39,8 @@ function readLong(c: Cursor, path: string): number {
   return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
 }
 
-function skip(c: Cursor, n: number, path: string): void {
-  if (n > c.buf.length - c.pos) fail(path, `truncated (${n} bytes claimed, ${c.buf.length - c.pos} left)`);
+function skip(c: Cursor, n: number): void {
+  if (n > c.buf.length - c.pos) fail(c, `truncated (${n} bytes claimed, ${c.buf.length - c.pos} left)`);
   c.pos += n;
 }
 
@@ -52,70 +56,78 @@ type AnyType = avro.Type & {
 };
 
 /** Reads the block counts of an array or map, checking the running total; calls `each` per item. */
-function blocks(c: Cursor, path: string, limits: DecodeLimits, each: (i: number) => void): void {
+function blocks(c: Cursor, limits: DecodeLimits, item: AnyType, key: boolean): void {
   let total = 0;
   for (;;) {
-    let n = readLong(c, path);
+    let n = readLong(c);
     if (n === 0) return;
     if (n < 0) {
       n = -n;
-      readLong(c, path); // the block's size in bytes
+      readLong(c); // the block's size in bytes
     }
     total += n;
-    if (total > limits.maxItems) fail(path, `claims ${total} items or more, over the limit of ${limits.maxItems}`);
-    for (let i = 0; i < n; i++) each(total - n + i);
+    if (total > limits.maxItems) fail(c, `claims ${total} items or more, over the limit of ${limits.maxItems}`);
+    for (let i = total - n; i < total; i++) {
+      c.path.push(i);
+      if (key) walk(STRING, c, limits);
+      walk(item, c, limits);
+      c.path.pop();
+    }
   }
 }
 
-function walk(t: AnyType, c: Cursor, path: string, limits: DecodeLimits): void {
-  if (t.underlyingType) return walk(t.underlyingType, c, path, limits); // logical types
+const STRING = { typeName: 'string' } as AnyType;
+
+function walk(t: AnyType, c: Cursor, limits: DecodeLimits): void {
+  if (t.underlyingType) return walk(t.underlyingType, c, limits); // logical types
   switch (t.typeName) {
     case 'null':
       return;
     case 'boolean':
-      return skip(c, 1, path);
+      return skip(c, 1);
     case 'int':
     case 'long':
-      readLong(c, path);
+      readLong(c);
       return;
     case 'float':
-      return skip(c, 4, path);
+      return skip(c, 4);
     case 'double':
-      return skip(c, 8, path);
+      return skip(c, 8);
     case 'string':
     case 'bytes': {
-      const n = readLong(c, path);
-      if (n < 0) fail(path, `negative length ${n}`);
-      if (n > limits.maxBytes) fail(path, `claims ${n} bytes, over the limit of ${limits.maxBytes}`);
-      return skip(c, n, path);
+      const n = readLong(c);
+      if (n < 0) fail(c, `negative length ${n}`);
+      if (n > limits.maxBytes) fail(c, `claims ${n} bytes, over the limit of ${limits.maxBytes}`);
+      return skip(c, n);
     }
     case 'fixed':
-      return skip(c, t.size ?? 0, path);
+      return skip(c, t.size ?? 0);
     case 'enum': {
-      const i = readLong(c, path);
-      if (i < 0 || i >= (t.symbols?.length ?? 0)) fail(path, `enum index ${i} out of range`);
+      const i = readLong(c);
+      if (i < 0 || i >= (t.symbols?.length ?? 0)) fail(c, `enum index ${i} out of range`);
       return;
     }
     case 'array':
-      return blocks(c, path, limits, (i) => walk(t.itemsType!, c, `${path}[${i}]`, limits));
+      return blocks(c, limits, t.itemsType!, false);
     case 'map':
-      return blocks(c, path, limits, (i) => {
-        walk({ typeName: 'string' } as AnyType, c, `${path}{${i}}`, limits);
-        walk(t.valuesType!, c, `${path}{${i}}`, limits);
-      });
+      return blocks(c, limits, t.valuesType!, true);
     case 'record':
     case 'error':
-      for (const f of t.fields ?? []) walk(f.type, c, path ? `${path}.${f.name}` : f.name, limits);
+      for (const f of t.fields ?? []) {
+        c.path.push(f.name);
+        walk(f.type, c, limits);
+        c.path.pop();
+      }
       return;
     case 'union:unwrapped':
     case 'union:wrapped': {
-      const i = readLong(c, path);
+      const i = readLong(c);
       const branch = t.types?.[i];
-      if (!branch) fail(path, `union branch ${i} out of range`);
-      return walk(branch, c, path, limits);
+      if (!branch) fail(c, `union branch ${i} out of range`);
+      return walk(branch, c, limits);
     }
     default:
-      fail(path, `unsupported Avro type ${t.typeName}`);
+      fail(c, `unsupported Avro type ${t.typeName}`);
   }
 }
 
@@ -125,7 +137,7 @@ function walk(t: AnyType, c: Cursor, path: string, limits: DecodeLimits): void {
  * truncated or has bytes left over. Run before decoding: avsc sizes an array by the count the bytes claim.
  */
 export function checkAvroBody(type: avro.Type, body: Buffer, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): void {
-  const c: Cursor = { buf: body, pos: 0 };
-  walk(type as AnyType, c, '', limits);
-  if (c.pos !== body.length) fail('', `${body.length - c.pos} bytes left over after the record`);
+  const c: Cursor = { buf: body, pos: 0, path: [] };
+  walk(type as AnyType, c, limits);
+  if (c.pos !== body.length) fail({ ...c, path: [] }, `${body.length - c.pos} bytes left over after the record`);
 }

@@ -84,15 +84,15 @@ export async function createAvroSerde(opts: SerdeOptions): Promise<AvroSerde> {
   // Decoding resolves the writer's schema (fetched once per id, then cached by the registry client) into
   // this process's reader type; resolvers are built once per (topic, writer id), never per record.
   const limits = opts.limits ?? DEFAULT_DECODE_LIMITS;
-  const resolvers = new Map<string, { readonly writer: avro.Type; readonly resolver: avro.Resolver | null }>();
-  const resolverFor = async (key: AvroTopicKey, id: number) => {
-    const cacheKey = `${key}:${id}`;
-    const known = resolvers.get(cacheKey);
-    if (known !== undefined) return known;
+  type Resolved = { readonly writer: avro.Type; readonly resolver: avro.Resolver | null };
+  const resolved = new Map<AvroTopicKey, Map<number, Resolved>>(); // by topic, then writer id: no key string per record
+  const resolverFor = async (key: AvroTopicKey, id: number): Promise<Resolved> => {
     const writer = (await opts.registry.getSchema(id)) as unknown as avro.Type;
     const { type } = reader(key);
     const entry = { writer, resolver: writer.equals(type) ? null : type.createResolver(writer) };
-    resolvers.set(cacheKey, entry);
+    let byId = resolved.get(key);
+    if (!byId) resolved.set(key, (byId = new Map()));
+    byId.set(id, entry);
     return entry;
   };
   return {
@@ -114,10 +114,9 @@ export async function createAvroSerde(opts: SerdeOptions): Promise<AvroSerde> {
         throw new DecodeError(`not in Confluent wire format (magic byte ${bytes[0] ?? 'missing'}, ${bytes.length} bytes)`);
       }
       const id = bytes.readInt32BE(1);
-      let writer: avro.Type;
-      let resolver: avro.Resolver | null;
+      let entry = resolved.get(key)?.get(id);
       try {
-        ({ writer, resolver } = await resolverFor(key, id));
+        entry ??= await resolverFor(key, id);
       } catch (err) {
         if (err instanceof TransientError) throw err;
         if (err && typeof err === 'object' && 'status' in err) throw registryError(err, `fetching writer schema ${id}`);
@@ -126,6 +125,7 @@ export async function createAvroSerde(opts: SerdeOptions): Promise<AvroSerde> {
         }
         throw new DecodeError(`writer schema ${id} cannot be read as ${type.name ?? key}: ${errorMessage(err)}`, {}, { cause: err });
       }
+      const { writer, resolver } = entry;
       const body = bytes.subarray(5);
       try {
         checkAvroBody(writer, body, limits);

@@ -53,16 +53,17 @@ describe('task stores (issue 8: writes become state only when their batch commit
     expect([...s.entries()]).toEqual([['b', { n: 2, tags: [] }]]);
   });
 
-  it('rolls back to a savepoint: the writes of a failed record vanish, the batch keeps the others', () => {
+  it('rolls back to the last mark: the writes of a failed record vanish, the batch keeps the others', () => {
     const s = createTaskStore(spec);
     s.put('a', { n: 1, tags: [] });
     s.commit();
+    s.mark();
     s.put('a', { n: 2, tags: [] }); // record 1
-    const undo = s.savepoint(); // record 2 starts
+    s.mark(); // record 2 starts
     s.put('a', { n: 3, tags: [] });
     s.put('c', { n: 4, tags: [] });
     s.delete('a');
-    undo();
+    s.rollback();
     expect(s.get('a')).toEqual({ n: 2, tags: [] });
     expect(s.get('c')).toBeUndefined();
     s.commit();

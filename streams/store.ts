@@ -55,11 +55,10 @@ export interface TaskStore<V> extends KeyValueStore<V> {
   commit(): void;
   /** The batch aborted: its writes vanish. */
   abort(): void;
-  /**
-   * Marks the batch's writes so far; the returned function undoes every write made after the mark (a record
-   * that failed and is dead-lettered or retried leaves nothing behind).
-   */
-  savepoint(): () => void;
+  /** Marks the batch's writes so far (before each record). Allocates nothing until a write follows. */
+  mark(): void;
+  /** Undoes every write since the last mark: a record that failed (dead-lettered or retried) leaves nothing behind. */
+  rollback(): void;
 }
 
 const DELETED = Symbol('deleted');
@@ -74,16 +73,21 @@ export function createTaskStore<V>(spec: StoreSpec<V>): TaskStore<V> {
   const buffer = new Map<string, V | typeof DELETED>();
   const readCache = new Map<string, V>();
   let encoded: Map<string, Buffer | null> | undefined;
-  /** Since the last savepoint: each key's buffered entry before its first write (undefined: none). */
+  /** Since the last mark: each key's buffered entry before its first write (undefined: none). */
   let journal: Map<string, V | typeof DELETED | undefined> | undefined;
+  let marked = false;
   const clear = () => {
     buffer.clear();
     readCache.clear();
     encoded = undefined;
     journal = undefined;
+    marked = false;
   };
   const write = (key: string, value: V | typeof DELETED) => {
-    if (journal && !journal.has(key)) journal.set(key, buffer.get(key));
+    if (marked) {
+      journal ??= new Map();
+      if (!journal.has(key)) journal.set(key, buffer.get(key));
+    }
     buffer.set(key, value);
     encoded = undefined;
   };
@@ -141,19 +145,18 @@ export function createTaskStore<V>(spec: StoreSpec<V>): TaskStore<V> {
       clear();
     },
     abort: clear,
-    savepoint() {
-      const mine = new Map<string, V | typeof DELETED | undefined>();
-      journal = mine;
-      return () => {
-        if (journal !== mine) return; // a later savepoint or the batch's end took over
-        for (const [k, prev] of mine) {
-          if (prev === undefined) buffer.delete(k);
-          else buffer.set(k, prev);
-        }
-        mine.clear();
-        readCache.clear(); // a value read and mutated in place by the failed record is read afresh
-        encoded = undefined;
-      };
+    mark() {
+      marked = true;
+      journal = undefined;
+    },
+    rollback() {
+      for (const [k, prev] of journal ?? []) {
+        if (prev === undefined) buffer.delete(k);
+        else buffer.set(k, prev);
+      }
+      journal = undefined;
+      readCache.clear(); // a value read and mutated in place by the failed record is read afresh
+      encoded = undefined;
     },
   };
 }

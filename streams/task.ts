@@ -40,6 +40,10 @@ export interface Task<I extends AvroTopicKey> {
   readonly producer: Producer | undefined;
   readonly stores: ReadonlyMap<string, TaskStore<unknown>>;
   readonly processor: TaskProcessor<I>;
+  /** The context `process` gets; its outputs and dead letters collect in `out` and `dead`, emptied per record. */
+  readonly ctx: TaskContext;
+  readonly out: Outputs;
+  readonly dead: DeadLetters;
   /** Per input topic, the first offset not yet committed when the task was built (after fencing the old owner). */
   readonly startOffsets: ReadonlyMap<string, bigint>;
   streamTime: number;
@@ -52,6 +56,9 @@ export interface Task<I extends AvroTopicKey> {
 }
 
 export type Outputs = Array<[AvroTopicKey, OutRecord<AvroTopicKey>]>;
+
+/** No messages: what most records of a topology without outputs return. Never mutated. */
+const NOTHING: TopicMessages[] = [];
 
 /** Dead letters queued through {@link TaskContext.deadLetter}, already in Kafka form. */
 export type DeadLetters = TopicMessages[];
@@ -146,33 +153,48 @@ export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptio
       const stores = new Map(specs.map((spec) => [spec.name, createTaskStore(spec)]));
       const nextStreamPunctuation = new Map<number, number>();
       for (const [i, p] of (topology.punctuate ?? []).entries()) if (p.type === 'stream-time') nextStreamPunctuation.set(i, 0);
-      return {
-        partition, producer, stores, processor: topology.processor(partition), startOffsets,
+      const out: Outputs = [];
+      const dead: DeadLetters = [];
+      const task: Task<I> = {
+        partition, producer, stores, processor: topology.processor(partition), startOffsets, out, dead,
+        ctx: undefined as unknown as TaskContext,
         streamTime: 0, queue: Promise.resolve(), timers: [], nextStreamPunctuation, closed: false,
       };
+      (task as { ctx: TaskContext }).ctx = contextFor(task, out, dead);
+      return task;
     },
     contextFor,
     encodeOutputs,
     async handle(task, input, message, topic, onRetry) {
-      if (message.value === null) return []; // a tombstone on an input: nothing to process
+      if (message.value === null) return NOTHING; // a tombstone on an input: nothing to process
+      const attempt = async (): Promise<TopicMessages[]> => {
+        const value = await serde.decode(input, message.value as Buffer);
+        task.out.length = 0;
+        task.dead.length = 0;
+        for (const s of task.stores.values()) s.mark();
+        const record = {
+          input, topic, partition: task.partition, offset: message.offset, key: message.key?.toString() ?? null, value,
+          headers: message.headers ?? {}, timestamp: Number(message.timestamp), message,
+        } as TaskRecord<I>;
+        try {
+          await task.processor.process(record, task.ctx);
+          if (task.out.length === 0 && task.dead.length === 0) return NOTHING;
+          return [...(task.out.length ? await encodeOutputs(task.out) : []), ...task.dead];
+        } catch (err) {
+          for (const s of task.stores.values()) s.rollback(); // the failed attempt's store writes go with it
+          throw err;
+        }
+      };
       try {
-        return await withRetry(async () => {
-          const value = await serde.decode(input, message.value as Buffer);
-          const outputs: Outputs = [];
-          const undo = [...task.stores.values()].map((s) => s.savepoint());
-          const record = {
-            input, topic, partition: task.partition, offset: message.offset, key: message.key?.toString() ?? null, value,
-            headers: message.headers ?? {}, timestamp: Number(message.timestamp), message,
-          } as TaskRecord<I>;
-          const dead: DeadLetters = [];
-          try {
-            await task.processor.process(record, contextFor(task, outputs, dead));
-            return [...(await encodeOutputs(outputs)), ...dead];
-          } catch (err) {
-            for (const u of undo) u(); // the failed attempt's store writes go with it
-            throw err;
-          }
-        }, { ...opts.retry, onRetry: (err, attempt, wait) => { stats.retries++; log(`retry ${attempt} in ${wait} ms: ${errorMessage(err)}`); onRetry?.(); } });
+        try {
+          return await attempt(); // the common case, without the retry machinery
+        } catch (err) {
+          if (!isRetriable(err)) throw err;
+          stats.retries++;
+          log(`retry: ${errorMessage(err)}`);
+          onRetry?.();
+          return await withRetry(attempt, { ...opts.retry, onRetry: (e, n, wait) => { stats.retries++; log(`retry ${n + 1} in ${wait} ms: ${errorMessage(e)}`); onRetry?.(); } });
+        }
       } catch (err) {
         if (isRetriable(err)) throw err; // retries exhausted on a passing failure: the batch aborts and is redone
         return [deadLetterFor(task, topic, message, err)];

@@ -148,7 +148,7 @@ export function createTopologyTestDriver<I extends AvroTopicKey>(topology: Topol
     const outputs: Outputs = [];
     task.streamTime = Math.max(task.streamTime, timestamp);
     try {
-      const messages = await rt.handle(task, input, message, topic);
+      const messages = [...(await rt.handle(task, input, message, topic))];
       await rt.punctuateStreamTime(task, outputs);
       await task.processor.flush?.(rt.contextFor(task, outputs, messages));
       messages.push(...(await rt.encodeOutputs(outputs)), ...rt.changelogMessages(task));
