@@ -4,6 +4,7 @@ import { errorMessage, TransientError } from './errors.js';
 import { createIdempotentProducer } from './producer.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import type { AvroSerde } from './serde.js';
+import { createGlobalTable, type GlobalTable } from './global-table.js';
 import { readTopicSnapshot } from './snapshot.js';
 import { createTaskRuntime, type Outputs, type StreamsAppStats, type StreamsObserver, type Task } from './task.js';
 import type { Guarantee, Topology } from './topology.js';
@@ -88,7 +89,8 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
   const flushEvery = opts.flushEvery ?? 200;
   const log = opts.log ?? (() => {});
   if (!Number.isInteger(flushEvery) || flushEvery < 1) throw new RangeError('flushEvery must be a positive integer');
-  const rt = createTaskRuntime({ serde, topology, log, ...(opts.observer ? { observer: opts.observer } : {}), retry: opts.retry ?? { retries: Number.MAX_SAFE_INTEGER, initialMs: 200, maxMs: 10_000 } });
+  const globals = new Map<string, GlobalTable<unknown>>();
+  const rt = createTaskRuntime({ serde, topology, log, globals, ...(opts.observer ? { observer: opts.observer } : {}), retry: opts.retry ?? { retries: Number.MAX_SAFE_INTEGER, initialMs: 200, maxMs: 10_000 } });
   const { stats, changelogs } = rt;
   const inputOf = new Map(topology.inputs.map((k) => [serde.topics.name(k), k] as const));
   let state: StreamsAppState = 'created';
@@ -312,6 +314,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     await consumer.disconnect().catch(() => {}); // waits for the batches in flight, then leaves the group
     await Promise.all([...tasks.keys()].map((p) => closeTask(p, 'stopping')));
     await sharedProducer?.disconnect().catch(() => {});
+    await Promise.all([...globals.values()].map((g) => g.stop().catch(() => {})));
     await admin?.disconnect().catch(() => {});
   }
 
@@ -368,6 +371,12 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
         });
       }
       await sharedProducer?.connect();
+      // global tables are caught up before the first task processes anything
+      for (const spec of topology.globals ?? []) {
+        const table = createGlobalTable({ kafka, serde, spec, groupPrefix: appId, log });
+        globals.set(spec.name, table as GlobalTable<unknown>);
+        await table.start();
+      }
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         const mine = new Set(Object.values(payload.memberAssignment).flat());
         assigned = mine;

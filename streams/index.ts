@@ -41,3 +41,5 @@ export { benchmarkRuntime } from './benchmark.js';
 export type { RuntimeBenchOptions, RuntimeBenchResult } from './benchmark.js';
 export { createStreamsMetrics, serveHealth } from './metrics.js';
 export type { HealthServer, StreamsMetrics } from './metrics.js';
+export { createGlobalTable, globalTableSpec } from './global-table.js';
+export type { GlobalTable, GlobalTableOptions, GlobalTableSpec, ReadonlyTable } from './global-table.js';

@@ -6,7 +6,8 @@ import { withRetry, type RetryOptions } from './retry.js';
 import type { AvroSerde } from './serde.js';
 import { createTaskStore, type StoreSpec, type TaskStore } from './store.js';
 import { changelogTopic, type TaskContext, type TaskProcessor, type TaskRecord, type Topology } from './topology.js';
-import type { AvroTopicKey } from './topics.js';
+import type { GlobalTableSpec, ReadonlyTable } from './global-table.js';
+import type { AvroTopicKey, TopicValues } from './topics.js';
 
 /** Counters of an application (or a test driver). */
 export interface StreamsAppStats {
@@ -89,6 +90,8 @@ export interface TaskRuntimeOptions<I extends AvroTopicKey> {
   readonly retry?: RetryOptions;
   readonly log: (line: string) => void;
   readonly observer?: StreamsObserver;
+  /** The topology's global tables by name, filled by the app (or driver) before any task is built. */
+  readonly globals: ReadonlyMap<string, ReadonlyTable<unknown>>;
 }
 
 /** Checks a topology's declarations and builds the task runtime over them. */
@@ -117,6 +120,11 @@ export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptio
       },
       forward(topic, record) {
         outputs.push([topic, record as OutRecord<AvroTopicKey>]);
+      },
+      global<K extends AvroTopicKey>(spec: GlobalTableSpec<K>) {
+        const t = opts.globals.get(spec.name);
+        if (!t) throw new Error(`global table '${spec.name}' is not declared on topology ${appId}`);
+        return t as ReadonlyTable<TopicValues[K]>;
       },
       deadLetter(record, reason) {
         if (!deadLetters) throw new Error('deadLetter() is for process and flush');

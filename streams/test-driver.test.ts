@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { findRootDir } from '../config/index.js';
 import { createCountingTopology, USER_COUNTS } from './counting.js';
 import type { AvroSerde } from './serde.js';
+import { globalTableSpec } from './global-table.js';
 import { storeSpec } from './store.js';
 import { createLocalSerde, createTopologyTestDriver } from './test-driver.js';
 import type { ListenEvent } from './records.js';
@@ -84,5 +85,21 @@ describe('the topology test driver and the task runtime (issue 8)', () => {
     await d.pipe('listens', 'a', listen('a', '4'), { timestamp: 13_700 });
     await d.advanceWallClock(1200);
     expect(ticks).toEqual(['stream-time@11000', 'stream-time@13700', 'wall-clock@500', 'wall-clock@1000']);
+  });
+
+  it('reads a global table in process: a listen of a known playlist finds it, one of a deleted playlist does not', async () => {
+    const playlists = globalTableSpec('playlists', 'playlists');
+    const found: Array<string | undefined> = [];
+    const topology: Topology<'listens'> = {
+      applicationId: 'joiner', inputs: ['listens'], globals: [playlists],
+      processor: () => ({ process(r, ctx) { found.push(ctx.global(playlists).get(r.value.playlistId ?? '')?.name); } }),
+    };
+    const d = createTopologyTestDriver(topology, { serde });
+    const p9 = { eventId: 'e', playlistId: 'p9', kind: 'CREATE' as const, ownerId: 'o', name: 'Rainy Sunday', tracks: ['t'], followers: 1, organic: true, eventTime: 1 };
+    await d.pipeGlobal(playlists, 'p9', p9);
+    await d.pipe('listens', 'ana', { ...listen('ana', 'l1'), playlistId: 'p9' });
+    await d.pipeGlobal(playlists, 'p9', null);
+    await d.pipe('listens', 'ana', { ...listen('ana', 'l2'), playlistId: 'p9' });
+    expect(found).toEqual(['Rainy Sunday', undefined]);
   });
 });

@@ -4,6 +4,7 @@ import type { IHeaders, KafkaMessage, TopicMessages } from 'kafkajs';
 import { DLQ_HEADERS, headerText } from './dead-letter.js';
 import { errorMessage } from './errors.js';
 import { createAvroSerde, type AvroSerde } from './serde.js';
+import type { GlobalTableSpec } from './global-table.js';
 import type { ChangelogRecord, StoreSpec } from './store.js';
 import { createTaskRuntime, type Outputs, type StreamsAppStats, type Task } from './task.js';
 import type { Topology } from './topology.js';
@@ -67,6 +68,8 @@ export interface DeadLetter {
 export interface TopologyTestDriver<I extends AvroTopicKey> {
   readonly stats: Readonly<StreamsAppStats>;
   pipe<K extends I>(input: K, key: string, value: TopicValues[K], opts?: PipeOptions): Promise<void>;
+  /** A record on a global table's topic (null: a tombstone), applied at once. */
+  pipeGlobal<K extends AvroTopicKey>(spec: GlobalTableSpec<K>, key: string, value: TopicValues[K] | null): Promise<void>;
   /** Raw bytes on an input, e.g. a record no reader can decode. */
   pipeBytes(input: I, key: string | null, bytes: Buffer | null, opts?: PipeOptions): Promise<void>;
   /** Committed outputs to `topic`, decoded, in the order written. */
@@ -95,7 +98,9 @@ export function createTopologyTestDriver<I extends AvroTopicKey>(topology: Topol
   const { serde } = opts;
   const partitions = opts.partitions ?? 1;
   const log = opts.log ?? (() => {});
-  const rt = createTaskRuntime({ serde, topology, log, retry: { retries: 0 } });
+  const globals = new Map<string, Map<string, unknown>>((topology.globals ?? []).map((g) => [g.name, new Map()]));
+  const tables = new Map([...globals].map(([name, rows]) => [name, { get: (k: string) => rows.get(k), entries: () => rows.entries(), get size() { return rows.size; } }]));
+  const rt = createTaskRuntime({ serde, topology, log, retry: { retries: 0 }, globals: tables });
   const written = new Map<string, Array<{ key: string | null; value: Buffer | null; partition: number; headers: IHeaders }>>();
   const offsets = new Map<string, number>();
   const tasks = new Map<number, Task<I>>();
@@ -163,6 +168,12 @@ export function createTopologyTestDriver<I extends AvroTopicKey>(topology: Topol
 
   return {
     stats: rt.stats,
+    async pipeGlobal(spec, key, value) {
+      const rows = globals.get(spec.name);
+      if (!rows) throw new Error(`global table '${spec.name}' is not declared on topology ${topology.applicationId}`);
+      if (value === null) rows.delete(key);
+      else rows.set(key, await serde.decode(spec.topic, await serde.encode(spec.topic, value))); // through the real serde
+    },
     pipe: async (input, key, value, o) => run(input, key, await serde.encode(input, value), o),
     pipeBytes: run,
     async outputs(topic) {

@@ -1,4 +1,5 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { GlobalTableSpec, ReadonlyTable } from './global-table.js';
 import type { OutRecord } from './producer.js';
 import type { KeyValueStore, StoreSpec } from './store.js';
 import type { AvroTopicKey, TopicValues } from './topics.js';
@@ -32,6 +33,8 @@ export interface TaskContext {
   store<V>(spec: StoreSpec<V>): KeyValueStore<V>;
   /** Queues an output; it is written in the same transaction as the input offsets and the store writes. */
   forward<K extends AvroTopicKey>(topic: K, record: OutRecord<K>): void;
+  /** A global table declared on the topology: the whole topic, on every instance, caught up before processing. */
+  global<K extends AvroTopicKey>(spec: GlobalTableSpec<K>): ReadonlyTable<TopicValues[K]>;
   /**
    * Sends a record of this task to the dead-letter topic with `reason`, in the batch's transaction: for a
    * record found bad after `process` returned (a row that the warehouse rejects in `flush`, say).
@@ -69,6 +72,8 @@ export interface Topology<I extends AvroTopicKey> {
   /** Inputs keyed alike with the same partition count: partition p of each belongs to task p. */
   readonly inputs: readonly I[];
   readonly stores?: readonly StoreSpec<never>[] | readonly StoreSpec[];
+  /** Global tables (every instance reads the whole topic), read through `ctx.global(spec)`. */
+  readonly globals?: ReadonlyArray<GlobalTableSpec<AvroTopicKey>>;
   /** exactly-once (default): outputs, store changelogs, dead letters and input offsets commit in one transaction. */
   readonly guarantee?: Guarantee;
   /** Where a new group starts reading its inputs (default earliest); afterwards it resumes at its committed offsets. */

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import type { Consumer, Kafka } from 'kafkajs';
+import { errorMessage } from './errors.js';
+import { withRetry } from './retry.js';
+import type { AvroSerde } from './serde.js';
+import type { AvroTopicKey, TopicValues } from './topics.js';
+
+/** A table that every instance of an application holds whole, fed from a (compacted) topic. */
+export interface GlobalTableSpec<K extends AvroTopicKey> {
+  readonly name: string;
+  readonly topic: K;
+}
+
+export function globalTableSpec<K extends AvroTopicKey>(name: string, topic: K): GlobalTableSpec<K> {
+  return { name, topic };
+}
+
+/** What processors see of a global table: read-only, the latest value per record key. */
+export interface ReadonlyTable<V> {
+  get(key: string): V | undefined;
+  entries(): IterableIterator<[string, V]>;
+  readonly size: number;
+}
+
+export interface GlobalTable<V> extends ReadonlyTable<V> {
+  /** Subscribes from the beginning and resolves once the end offsets the topic had at the call are read. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Records of the topic that did not decode (skipped: a global table has no dead-letter topic of its own). */
+  readonly skipped: number;
+}
+
+export interface GlobalTableOptions<K extends AvroTopicKey> {
+  readonly kafka: Kafka;
+  readonly serde: AvroSerde;
+  readonly spec: GlobalTableSpec<K>;
+  /** Prefix of the throwaway consumer group (a fresh one per instance, so every instance reads everything). */
+  readonly groupPrefix: string;
+  /** Called after each applied record: a key and its new value (undefined: deleted). */
+  readonly onChange?: (key: string, value: TopicValues[K] | undefined) => void;
+  readonly log?: (line: string) => void;
+  /** Rejects `start` if the table is not caught up in this time (default 120 s). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Kafka Streams' GlobalKTable: a whole topic, read by every instance into memory, caught up before the
+ * application processes anything, then kept up to date live. Keys are the records' keys; a null value (a
+ * tombstone) deletes. Reads are of the latest applied record, so a processor may see a table a little behind
+ * the topic (as with Kafka Streams).
+ */
+export function createGlobalTable<K extends AvroTopicKey>(opts: GlobalTableOptions<K>): GlobalTable<TopicValues[K]> {
+  const { kafka, serde, spec } = opts;
+  const log = opts.log ?? (() => {});
+  const topic = serde.topics.name(spec.topic);
+  const rows = new Map<string, TopicValues[K]>();
+  let skipped = 0;
+  let consumer: Consumer | undefined;
+  return {
+    get: (key) => rows.get(key),
+    entries: () => rows.entries(),
+    get size() { return rows.size; },
+    get skipped() { return skipped; },
+    async start() {
+      const admin = kafka.admin();
+      await admin.connect();
+      const ends = await withRetry(() => admin.fetchTopicOffsets(topic), { retries: 8, initialMs: 100, maxMs: 2000 }).finally(() => admin.disconnect());
+      const want = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
+      const reached = new Map<number, bigint>();
+      let caughtUp: () => void = () => {};
+      const ready = new Promise<void>((resolve) => { caughtUp = resolve; });
+      const check = () => {
+        for (const [p, end] of want) if ((reached.get(p) ?? -1n) < end) return;
+        caughtUp();
+      };
+      consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-global-${spec.name}-${randomBytes(5).toString('hex')}`, readUncommitted: false });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) {
+            if (!m.key) continue;
+            const key = m.key.toString();
+            if (m.value === null) {
+              rows.delete(key);
+              opts.onChange?.(key, undefined);
+              continue;
+            }
+            let value: TopicValues[K];
+            try {
+              value = await serde.decode(spec.topic, m.value);
+            } catch (err) {
+              skipped++;
+              log(`global table ${spec.name}: skipped ${topic}[${batch.partition}]@${m.offset}: ${errorMessage(err)}`);
+              continue;
+            }
+            rows.set(key, value);
+            opts.onChange?.(key, value);
+          }
+          // lastOffset counts control records too, so a partition ending in a commit marker still completes
+          const last = BigInt(batch.lastOffset());
+          if (last > (reached.get(batch.partition) ?? -1n)) reached.set(batch.partition, last);
+          check();
+        },
+      });
+      check();
+      const timeoutMs = opts.timeoutMs ?? 120_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        ready,
+        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`global table ${spec.name}: ${topic} not caught up in ${timeoutMs} ms`)), timeoutMs); }),
+      ]).finally(() => clearTimeout(timer));
+      log(`global table ${spec.name}: ${rows.size} entries from ${topic}, caught up`);
+    },
+    async stop() {
+      await consumer?.disconnect();
+    },
+  };
+}
