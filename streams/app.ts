@@ -6,7 +6,7 @@ import { withRetry, type RetryOptions } from './retry.js';
 import type { AvroSerde } from './serde.js';
 import { createGlobalTable, type GlobalTable } from './global-table.js';
 import { readTopicSnapshot } from './snapshot.js';
-import { createTaskRuntime, type Outputs, type StreamsAppStats, type StreamsObserver, type Task } from './task.js';
+import { createTaskRuntime, OFFSETS_STORE, type Outputs, type StreamsAppStats, type StreamsObserver, type Task } from './task.js';
 import type { Guarantee, Topology } from './topology.js';
 import type { AvroTopicKey } from './topics.js';
 
@@ -128,6 +128,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
       const fence = await producer.transaction(); // InitProducerId: bumps the epoch, aborts the old owner's open transaction
       await fence.abort();
     }
+    log(`${appId}: task ${partition} fenced; restoring its stores`);
     const t0 = performance.now();
     const task = rt.newTask(partition, producer, new Map());
     let restored = 0;
@@ -140,8 +141,14 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     const seconds = (performance.now() - t0) / 1000;
     stats.restoredRecords += restored;
     stats.restoreSeconds += seconds;
-    // read after fencing: the old owner can commit nothing more, so these are final
+    // read after fencing: the old owner can commit nothing more. The restored offsets store holds its last commit
+    // for sure; the group's committed offsets may not show it yet, so the larger of the two wins
+    const restoredOffsets = task.stores.get(OFFSETS_STORE.name)!;
     for (const [t, o] of await fetchCommitted(partition)) (task.startOffsets as Map<string, bigint>).set(t, o);
+    for (const t of inputOf.keys()) {
+      const o = restoredOffsets.get(t) as number | undefined;
+      if (o !== undefined && BigInt(o) > (task.startOffsets.get(t) ?? -1n)) (task.startOffsets as Map<string, bigint>).set(t, BigInt(o));
+    }
     await task.processor.init?.(rt.contextFor(task, []));
     for (const p of topology.punctuate ?? []) {
       if (p.type !== 'wall-clock') continue;
@@ -149,8 +156,8 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
       timer.unref();
       task.timers.push(timer);
     }
-    if (task.stores.size) log(`${appId}: task ${partition} restored ${restored} changelog records in ${seconds.toFixed(2)} s`);
     live.set(partition, task);
+    if (task.stores.size) log(`${appId}: task ${partition} restored ${restored} changelog records in ${seconds.toFixed(2)} s`);
     return task;
   }
 
@@ -277,6 +284,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
           });
           unsent.push(...dead);
         }
+        if (last !== undefined) task.stores.get(OFFSETS_STORE.name)!.put(batch.topic, Number(last) + 1);
         unsent.push(...(await rt.encodeOutputs(outputs.splice(0))), ...rt.changelogMessages(task));
         await send(unsent);
         if (txn) {

@@ -2,12 +2,21 @@ import type { KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
 import { deadLetterMessage } from './dead-letter.js';
 import { BuddiesError, ValidationError, errorMessage, isRetriable } from './errors.js';
 import { encodeRecords, type OutRecord } from './producer.js';
-import { withRetry, type RetryOptions } from './retry.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { backoffMs, withRetry, type RetryOptions } from './retry.js';
 import type { AvroSerde } from './serde.js';
-import { createTaskStore, type StoreSpec, type TaskStore } from './store.js';
+import { createTaskStore, storeSpec, type StoreSpec, type TaskStore } from './store.js';
 import { changelogTopic, type TaskContext, type TaskProcessor, type TaskRecord, type Topology } from './topology.js';
 import type { GlobalTableSpec, ReadonlyTable } from './global-table.js';
 import type { AvroTopicKey, TopicValues } from './topics.js';
+
+/**
+ * The runtime's own store: per input topic, the next offset of the task's partition, written in every batch's
+ * transaction. A new owner reads it from the changelog after fencing the old one: a read_committed read waits
+ * for the old owner's last commit markers, where the group's committed offsets may lag behind them for a moment
+ * (kafkajs cannot ask for stable offsets), so no batch is processed twice.
+ */
+export const OFFSETS_STORE = storeSpec<number>('__offsets');
 
 /** Counters of an application (or a test driver). */
 export interface StreamsAppStats {
@@ -100,8 +109,10 @@ export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptio
   const appId = topology.applicationId;
   if (!/^[A-Za-z0-9._-]+$/.test(appId)) throw new RangeError(`applicationId '${appId}' may hold only letters, digits, '.', '_' and '-'`);
   if (topology.inputs.length === 0) throw new RangeError('a topology needs at least one input');
-  const specs = (topology.stores ?? []) as readonly StoreSpec<unknown>[];
-  if (new Set(specs.map((s) => s.name)).size !== specs.length) throw new RangeError('store names must be unique');
+  const declared = (topology.stores ?? []) as readonly StoreSpec<unknown>[];
+  if (declared.some((s) => s.name.startsWith('__'))) throw new RangeError('store names starting with __ are the runtime\'s');
+  if (new Set(declared.map((s) => s.name)).size !== declared.length) throw new RangeError('store names must be unique');
+  const specs = [...declared, OFFSETS_STORE as StoreSpec<unknown>];
   for (const p of topology.punctuate ?? []) if (!(p.everyMs > 0)) throw new RangeError('punctuation intervals must be > 0 ms');
   const topics = serde.topics;
   const dlqTopic = topics.name('deadLetters');
@@ -197,11 +208,17 @@ export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptio
         try {
           return await attempt(); // the common case, without the retry machinery
         } catch (err) {
-          if (!isRetriable(err)) throw err;
+          const retries = opts.retry?.retries ?? 5;
+          if (!isRetriable(err) || retries < 1) throw err;
+          const wait = backoffMs(1, opts.retry);
           stats.retries++;
-          log(`retry: ${errorMessage(err)}`);
+          log(`retry 1 in ${wait} ms: ${errorMessage(err)}`);
           onRetry?.();
-          return await withRetry(attempt, { ...opts.retry, onRetry: (e, n, wait) => { stats.retries++; log(`retry ${n + 1} in ${wait} ms: ${errorMessage(e)}`); onRetry?.(); } });
+          await delay(wait);
+          return await withRetry(attempt, {
+            ...opts.retry, retries: retries - 1,
+            onRetry: (e, n, w) => { stats.retries++; log(`retry ${n + 1} in ${w} ms: ${errorMessage(e)}`); onRetry?.(); },
+          });
         }
       } catch (err) {
         if (isRetriable(err)) throw err; // retries exhausted on a passing failure: the batch aborts and is redone

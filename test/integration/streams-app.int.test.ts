@@ -252,7 +252,9 @@ describe('the stream runtime on the real broker (issue 8)', () => {
       await waitFor(() => frozen.lines.some((l) => l.startsWith('ABORTED')), 'the resumed instance to fail its commit', 60_000);
       expect(frozen.lines.find((l) => l.startsWith('ABORTED'))).toMatch(/fenced|epoch|rebalanc|not the current|coordinator|transaction/i);
       await waitFor(() => caughtUp(bed, appId), 'the group to be caught up again', 120_000, 250);
-      expect(await stopChild(frozen)).toBe(0);
+      // the resumed instance either rejoined (and stops cleanly) or, if its consumer could not recover, stopped
+      // itself with exit 3 for a supervisor to restart: never up and idle
+      expect([0, 3]).toContain(await stopChild(frozen));
       expect(await stopChild(other)).toBe(0);
     } finally {
       frozen.child.kill('SIGCONT');
