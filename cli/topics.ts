@@ -1,5 +1,5 @@
 import { connectStreams, ensureTopics, TOPICS, TOPIC_KEYS, topicNames } from '../streams/index.js';
-import { UsageError, type Command } from './command.js';
+import { InputError, UsageError, type Command } from './command.js';
 import { parseFlagsAndArgs } from './flags.js';
 
 const HELP = `usage: buddies topics <ensure|list> [--prefix P]
@@ -34,6 +34,10 @@ export const topicsCommand: Command = {
     process.stdout.write(`topics: ${res.created.length} created, ${res.existing.length} already there\n`);
     for (const t of res.created) process.stdout.write(`  created ${t}\n`);
     for (const [k, id] of serde.schemaIds) process.stdout.write(`  schema ${names.subject(k)} id ${id}\n`);
+    if (res.notCoPartitioned.length) {
+      for (const line of res.notCoPartitioned) process.stderr.write(`topics: not co-partitioned: ${line}\n`);
+      throw new InputError('topics keyed alike have different partition counts: recreate them with the counts of `buddies topics list`');
+    }
     return 0;
   },
 };

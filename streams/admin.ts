@@ -1,11 +1,16 @@
 import type { Kafka } from 'kafkajs';
 import { MissingTopicsError } from './errors.js';
 import { withRetry } from './retry.js';
-import { TOPICS, TOPIC_KEYS, type TopicKey, type TopicNames } from './topics.js';
+import { CO_PARTITIONED, TOPICS, TOPIC_KEYS, type TopicKey, type TopicNames } from './topics.js';
 
 export interface EnsureResult {
   readonly created: readonly string[];
   readonly existing: readonly string[];
+  /**
+   * Topics that applications read together ({@link CO_PARTITIONED}) must have the same partition count (partition p
+   * of each belongs to task p): one line per group whose counts differ on the broker.
+   */
+  readonly notCoPartitioned: readonly string[];
 }
 
 function configEntries(key: TopicKey): Array<{ name: string; value: string }> {
@@ -34,9 +39,16 @@ export async function ensureTopics(kafka: Kafka, topics: TopicNames, keys: reado
         })),
       });
     }
+    const groups = CO_PARTITIONED.filter((g) => g.every((k) => keys.includes(k)));
+    const meta = groups.length ? await admin.fetchTopicMetadata({ topics: groups.flat().map((k) => topics.name(k)) }) : { topics: [] };
+    const partitions = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+    const notCoPartitioned = groups
+      .filter((g) => new Set(g.map((k) => partitions.get(topics.name(k)))).size > 1)
+      .map((g) => g.map((k) => `${topics.name(k)} has ${partitions.get(topics.name(k))}`).join(', '));
     return {
       created: missing.map((k) => topics.name(k)),
       existing: keys.filter((k) => existing.has(topics.name(k))).map((k) => topics.name(k)),
+      notCoPartitioned,
     };
   } finally {
     await admin.disconnect();

@@ -1,4 +1,4 @@
-export { TOPICS, TOPIC_KEYS, AVRO_TOPIC_KEYS, topicNames } from './topics.js';
+export { TOPICS, TOPIC_KEYS, AVRO_TOPIC_KEYS, CO_PARTITIONED, topicNames } from './topics.js';
 export type { TopicSpec, TopicValues, TopicKey, AvroTopicKey, TopicNames } from './topics.js';
 export type {
   ListenEvent, ListenSource, FeedbackEvent, FeedbackKind, PlaylistEvent, PlaylistEventKind, UserTasteEmbedding, Buddy,

@@ -28,7 +28,7 @@ export function createStreamsMetrics(opts: { readonly defaultMetrics?: boolean }
     name: 'buddies_streams_dead_letters_total', help: 'Records sent to the dead-letter topic, by reason code.',
     labelNames: ['application', 'code'], registers: [registry],
   });
-  const fromStats = (name: string, help: string, key: 'processed' | 'batches' | 'aborts' | 'retries' | 'taskRebuilds' | 'restoredRecords' | 'restoreSeconds') =>
+  const fromStats = (name: string, help: string, key: 'processed' | 'forwarded' | 'batches' | 'aborts' | 'retries' | 'taskRebuilds' | 'restoredRecords' | 'restoreSeconds') =>
     new Gauge({
       name, help, labelNames: ['application'], registers: [registry],
       collect() {
@@ -36,6 +36,7 @@ export function createStreamsMetrics(opts: { readonly defaultMetrics?: boolean }
       },
     });
   fromStats('buddies_streams_records_processed_total', 'Input records processed (committed or not yet).', 'processed');
+  fromStats('buddies_streams_records_forwarded_total', 'Output records written (committed or not yet).', 'forwarded');
   fromStats('buddies_streams_batches_total', 'Batches committed.', 'batches');
   fromStats('buddies_streams_aborted_batches_total', 'Batches aborted (redone).', 'aborts');
   fromStats('buddies_streams_retries_total', 'Retries of records and flushes after retriable failures.', 'retries');

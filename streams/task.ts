@@ -21,6 +21,8 @@ export const OFFSETS_STORE = storeSpec<number>('__offsets');
 /** Counters of an application (or a test driver). */
 export interface StreamsAppStats {
   processed: number;
+  /** Output records written (committed or not yet), dead letters and changelogs not counted. */
+  forwarded: number;
   deadLettered: number;
   batches: number;
   aborts: number;
@@ -40,7 +42,7 @@ export interface StreamsObserver {
 }
 
 export function emptyStats(): StreamsAppStats {
-  return { processed: 0, deadLettered: 0, batches: 0, aborts: 0, retries: 0, taskRebuilds: 0, restoredRecords: 0, restoreSeconds: 0 };
+  return { processed: 0, forwarded: 0, deadLettered: 0, batches: 0, aborts: 0, retries: 0, taskRebuilds: 0, restoredRecords: 0, restoreSeconds: 0 };
 }
 
 /** One task: partition p of every input, its stores and its processor. */
@@ -152,6 +154,7 @@ export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptio
   }
 
   async function encodeOutputs(outputs: Outputs): Promise<TopicMessages[]> {
+    stats.forwarded += outputs.length;
     const byTopic = new Map<string, Message[]>();
     for (const [t, r] of outputs) {
       const [m] = await encodeRecords(serde, t, [r]).catch((err: unknown) => {

@@ -4,7 +4,7 @@ import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { findRootDir } from '../config/index.js';
 import { readTopicSchema } from './serde.js';
-import { AVRO_TOPIC_KEYS, TOPICS, TOPIC_KEYS, topicNames } from './topics.js';
+import { AVRO_TOPIC_KEYS, CO_PARTITIONED, TOPICS, TOPIC_KEYS, topicNames } from './topics.js';
 
 const schemasDir = join(findRootDir(), 'schemas');
 
@@ -31,5 +31,9 @@ describe('the topic map', () => {
     expect(t.subject('listens')).toBe('test-1.buddies.listens.v1-value');
     expect(t.keyOf('test-1.buddies.feedback.v1')).toBe('feedback');
     expect(t.keyOf('buddies.feedback.v1')).toBeUndefined();
+  });
+
+  it('gives the topics that applications read together one partition count (issue 8)', () => {
+    for (const group of CO_PARTITIONED) expect(new Set(group.map((k) => TOPICS[k].partitions)).size, group.join(', ')).toBe(1);
   });
 });

@@ -47,6 +47,12 @@ export const TOPICS: { readonly [K in TopicKey]: TopicSpec } = {
 };
 
 export const TOPIC_KEYS = Object.keys(TOPICS) as TopicKey[];
+
+/**
+ * Topics that stream applications read together (partition p of each is one task, e.g. the recommender's
+ * listens and feedback of one user): each group must keep one partition count, in the map and on the broker.
+ */
+export const CO_PARTITIONED: ReadonlyArray<readonly TopicKey[]> = [['listens', 'feedback']];
 export const AVRO_TOPIC_KEYS = TOPIC_KEYS.filter((k): k is AvroTopicKey => TOPICS[k].schemaFile !== null);
 
 /** Resolves topic names under a prefix (empty in production; a fresh random one per test). */

@@ -65,3 +65,39 @@ describe.each<Guarantee>(['exactly-once', 'at-least-once'])('dead-letter topic (
     expect(runner.stats.deadLettered).toBe(2);
   });
 });
+
+// Issue 8: a record that claims a 2^31-element array is dead-lettered before anything is allocated
+describe('a forged array length', () => {
+  it('is dead-lettered with the reason, and the records after it are processed', async () => {
+    const bed = await createTestBed(['playlists', 'feedback', 'deadLetters']);
+    const good = (id: string) => ({ ...SAMPLES.playlists.value, playlistId: id, tracks: ['t'] });
+    const bytes = await bed.serde.encode('playlists', good('forged'));
+    const at = bytes.indexOf(Buffer.from([2, 2, 0x74])); // tracks: one block of 1 item, the 1-byte string "t"
+    const forged = Buffer.concat([bytes.subarray(0, at), Buffer.from([0x80, 0x80, 0x80, 0x80, 0x10]), bytes.subarray(at + 1)]);
+    const producer = createTypedProducer({ kafka: bed.kafka, serde: bed.serde });
+    await producer.connect();
+    const raw = bed.kafka.producer();
+    await raw.connect();
+    await raw.send({ topic: bed.topics.name('playlists'), messages: [{ key: 'forged', value: forged }] });
+    await producer.send('playlists', [{ key: 'after', value: good('after') }]);
+    await raw.disconnect();
+    await producer.disconnect();
+    const seen: string[] = [];
+    const app = createStreamsApp({
+      kafka: bed.kafka, serde: bed.serde,
+      topology: { applicationId: bed.unique('forged'), inputs: ['playlists'], processor: () => ({ process(r) { seen.push(r.value.playlistId); } }) },
+    });
+    await app.start();
+    try {
+      await waitFor(() => app.stats.processed === 2, 'both records');
+    } finally {
+      await app.stop();
+    }
+    expect(seen).toEqual(['after']);
+    const dead = await readTopicToEnd(bed.kafka, bed.topics.name('deadLetters'));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.value).toEqual(forged);
+    expect(headerText(dead[0]?.headers, DLQ_HEADERS.code)).toBe('DECODE');
+    expect(headerText(dead[0]?.headers, DLQ_HEADERS.reason)).toMatch(/tracks: claims 2147483648 items or more, over the limit of 100000/);
+  });
+});
