@@ -403,7 +403,9 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
       state = 'starting';
       admin = kafka.admin();
       await admin.connect();
-      const partitions = (await withRetry(() => admin!.fetchTopicMetadata({ topics: [...inputOf.keys()] }))).topics.map((t) => t.partitions.length);
+      const meta = (await withRetry(() => admin!.fetchTopicMetadata({ topics: [...inputOf.keys()] }))).topics;
+      const count = new Map(meta.map((t) => [t.name, t.partitions.length]));
+      const partitions = [...inputOf.keys()].map((t) => count.get(t));
       if (new Set(partitions).size !== 1) throw new Error(`inputs of ${appId} are not co-partitioned: ${[...inputOf.keys()].map((t, i) => `${t} has ${partitions[i]}`).join(', ')}`);
       const existing = new Set(await admin.listTopics());
       const missing = [...changelogs.values()].filter((t) => !existing.has(t));

@@ -74,6 +74,13 @@ export function createGlobalTable<K extends AvroTopicKey>(opts: GlobalTableOptio
         caughtUp();
       };
       consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-global-${spec.name}-${randomBytes(5).toString('hex')}`, readUncommitted: false });
+      // progress from END_BATCH_PROCESS, which also comes for batches of only control or aborted records (those
+      // never reach eachBatch), so a partition whose tail is an aborted transaction still counts as caught up
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const last = BigInt(payload.lastOffset);
+        if (last > (reached.get(payload.partition) ?? -1n)) reached.set(payload.partition, last);
+        check();
+      });
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       await consumer.run({
@@ -97,10 +104,6 @@ export function createGlobalTable<K extends AvroTopicKey>(opts: GlobalTableOptio
             rows.set(key, value);
             opts.onChange?.(key, value);
           }
-          // lastOffset counts control records too, so a partition ending in a commit marker still completes
-          const last = BigInt(batch.lastOffset());
-          if (last > (reached.get(batch.partition) ?? -1n)) reached.set(batch.partition, last);
-          check();
         },
       });
       check();

@@ -26,16 +26,20 @@ export async function readTopicSnapshot(kafka: Kafka, topic: string, opts: { rea
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`reading ${topic}: end offsets not reached in ${opts.timeoutMs ?? 120_000} ms`)), opts.timeoutMs ?? 120_000);
+      // Progress comes from END_BATCH_PROCESS: kafkajs emits it for every fetched batch, also for one that held only
+      // control records or aborted records (which never reaches eachBatch), so a partition whose tail is an aborted
+      // transaction still completes. lastOffset counts those records too.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const last = BigInt(payload.lastOffset);
+        if (last > (reached.get(payload.partition) ?? -1n)) reached.set(payload.partition, last);
+        for (const [p, end] of want) if ((reached.get(p) ?? -1n) < end) return;
+        clearTimeout(timer);
+        resolve();
+      });
       consumer.run({
         eachBatch: async ({ batch }) => {
           if (only && !only.has(batch.partition)) return;
           for (const m of batch.messages) out.push({ ...m, partition: batch.partition });
-          // lastOffset counts control records too, so a partition ending in a commit marker still completes
-          const last = BigInt(batch.lastOffset());
-          if (last > (reached.get(batch.partition) ?? -1n)) reached.set(batch.partition, last);
-          for (const [p, end] of want) if ((reached.get(p) ?? -1n) < end) return;
-          clearTimeout(timer);
-          resolve();
         },
       }).catch(reject);
     });
