@@ -6,7 +6,7 @@ import { withRetry, type RetryOptions } from './retry.js';
 import type { AvroSerde } from './serde.js';
 import { createGlobalTable, type GlobalTable } from './global-table.js';
 import { readTopicSnapshot } from './snapshot.js';
-import { createTaskRuntime, mergeByTimestamp, OFFSETS_STORE, type Outputs, type StreamsAppStats, type StreamsObserver, type Task } from './task.js';
+import { createTaskRuntime, OFFSETS_STORE, type Outputs, type StreamsAppStats, type StreamsObserver, type Task } from './task.js';
 import type { Guarantee, Topology } from './topology.js';
 import type { AvroTopicKey } from './topics.js';
 
@@ -225,134 +225,96 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     for (const s of task.stores.values()) s.commit();
   }
 
-  /** A fetched batch waiting for its task, with the input it belongs to and how to tell kafkajs the outcome. */
-  interface Pending {
-    readonly payload: EachBatchPayload;
-    readonly input: I;
-    readonly done: (err?: unknown) => void;
-  }
-  const mailboxes = new WeakMap<Task<I>, Pending[]>();
-
-  /**
-   * kafkajs hands each topic-partition's batch to its own call; a task's inputs meet here. Batches of one task that
-   * are fetched together are processed as one, their records merged by timestamp, in one transaction.
-   */
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
-    const input = inputOf.get(payload.batch.topic);
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const input = inputOf.get(batch.topic);
     if (input === undefined) return;
-    const task = await taskFor(payload.batch.partition);
-    await new Promise<void>((resolve, reject) => {
-      const box = mailboxes.get(task) ?? [];
-      box.push({ payload, input, done: (err) => (err === undefined ? resolve() : reject(err)) });
-      mailboxes.set(task, box);
-      void exclusive(task, async () => {
-        const batches = mailboxes.get(task)?.splice(0) ?? [];
-        if (batches.length === 0) return;
-        try {
-          await runBatches(task, batches);
-          for (const b of batches) b.done();
-        } catch (err) {
-          for (const b of batches) b.done(err);
-        }
-      }).catch((err: unknown) => { // the task was closed before this body ran
-        for (const b of mailboxes.get(task)?.splice(0) ?? []) b.done(err);
-      });
-    });
-  }
-
-  /**
-   * Processes fetched batches of one task: records of different inputs in timestamp order (the input whose next
-   * record is oldest goes first; each input stays in offset order), as Kafka Streams does with what it has fetched.
-   */
-  async function runBatches(task: Task<I>, batches: readonly Pending[]): Promise<void> {
+    const task = await taskFor(batch.partition);
     const t0 = performance.now();
-    const heads = batches.map((b) => {
+    await exclusive(task, async () => {
       // offsets below what the partition's previous owner committed are done (Number is exact far beyond any offset)
-      const start = Number(task.startOffsets.get(b.payload.batch.topic) ?? -1n);
-      const messages = start > 0 ? b.payload.batch.messages.filter((m) => Number(m.offset) >= start) : b.payload.batch.messages;
-      return { b, messages, last: undefined as string | undefined };
-    });
-    const live = () => heads.every((h) => h.b.payload.isRunning() && !h.b.payload.isStale());
-    const heartbeat = () => Promise.all(batches.map((b) => b.payload.heartbeat())).then(() => {});
-    let unsent: TopicMessages[] = [];
-    let count = 0;
-    const outputs: Outputs = [];
-    const txn = task.producer ? await task.producer.transaction() : undefined;
-    const send = async (messages: TopicMessages[]) => {
-      if (messages.length === 0) return;
-      if (txn) await txn.sendBatch({ topicMessages: messages, acks: -1 });
-      else await sharedProducer!.sendBatch({ topicMessages: messages, acks: -1 });
-    };
-    try {
-      for (const [h, message] of mergeByTimestamp(heads.map((x) => x.messages))) {
-        // asking kafkajs whether a batch went stale costs a map lookup with a string key: every 64 records
-        if ((count & 63) === 0 && !live()) break;
-        const next = heads[h]!;
-        const topic = next.b.payload.batch.topic;
-        task.streamTime = Math.max(task.streamTime, Number(message.timestamp));
-        unsent.push(...(await rt.handle(task, next.b.input, message, topic, () => {
-          // retriable, so the batch aborts (and is redone by whoever owns the partition) rather than dead-lettering
-          if (!live()) throw new TransientError('batch abandoned: stopping or rebalancing');
-          void heartbeat().catch(() => {});
-        })));
-        if (task.nextStreamPunctuation.size) {
-          await rt.punctuateStreamTime(task, outputs);
-          if (outputs.length) unsent.push(...(await rt.encodeOutputs(outputs.splice(0))));
-        }
-        stats.processed++;
-        next.last = message.offset;
-        if (++count % flushEvery === 0) {
-          await send(unsent);
-          unsent = [];
-          await heartbeat();
-        }
-      }
-      if (task.processor.flush) {
-        const dead: TopicMessages[] = [];
-        // a passing failure (the warehouse down) is waited out here: heartbeats go on, nothing more is fetched
-        await withRetry(async () => {
-          dead.length = 0;
-          await task.processor.flush!(rt.contextFor(task, outputs, dead));
-        }, {
-          retries: Number.MAX_SAFE_INTEGER, initialMs: 200, maxMs: 10_000,
-          onRetry: (err, attempt, wait) => {
-            stats.retries++;
-            log(`task ${task.partition}: flush retry ${attempt} in ${wait} ms: ${errorMessage(err)}`);
-            if (!live()) throw err;
+      const start = Number(task.startOffsets.get(batch.topic) ?? -1n);
+      let last: string | undefined;
+      let unsent: TopicMessages[] = [];
+      let count = 0;
+      const outputs: Outputs = [];
+      const txn = task.producer ? await task.producer.transaction() : undefined;
+      const send = async (messages: TopicMessages[]) => {
+        if (messages.length === 0) return;
+        if (txn) await txn.sendBatch({ topicMessages: messages, acks: -1 });
+        else await sharedProducer!.sendBatch({ topicMessages: messages, acks: -1 });
+      };
+      try {
+        for (const message of batch.messages) {
+          // asking kafkajs whether the batch went stale costs a map lookup with a string key: every 64 records
+          if ((count & 63) === 0 && (!isRunning() || isStale())) break;
+          if (start > 0 && Number(message.offset) < start) continue; // committed by the partition's previous owner
+          task.streamTime = Math.max(task.streamTime, Number(message.timestamp));
+          unsent.push(...(await rt.handle(task, input, message, batch.topic, () => {
+            // retriable, so the batch aborts (and is redone by whoever owns the partition) rather than dead-lettering
+            if (!isRunning() || isStale()) throw new TransientError('batch abandoned: stopping or rebalancing');
             void heartbeat().catch(() => {});
-          },
-        });
-        unsent.push(...dead);
-      }
-      const done = heads.filter((h) => h.last !== undefined);
-      for (const h of done) task.stores.get(OFFSETS_STORE.name)!.put(h.b.payload.batch.topic, Number(h.last) + 1);
-      unsent.push(...(await rt.encodeOutputs(outputs.splice(0))), ...rt.changelogMessages(task));
-      await send(unsent);
-      const offsets = done.map((h) => ({ topic: h.b.payload.batch.topic, partitions: [{ partition: task.partition, offset: nextOffset(h.last!) }] }));
-      if (txn) {
-        if (offsets.length) {
-          // AddOffsetsToTxn answers CONCURRENT_TRANSACTIONS while the coordinator still finishes the previous commit
-          await withRetry(() => txn.sendOffsets({ consumerGroupId: appId, topics: offsets }), { retries: 10, initialMs: 100, maxMs: 2000, retriable: isConcurrentTransactions });
+          })));
+          if (task.nextStreamPunctuation.size) {
+            await rt.punctuateStreamTime(task, outputs);
+            if (outputs.length) unsent.push(...(await rt.encodeOutputs(outputs.splice(0))));
+          }
+          stats.processed++;
+          last = message.offset;
+          if (++count % flushEvery === 0) {
+            await send(unsent);
+            unsent = [];
+            await heartbeat();
+          }
         }
-        await txn.commit();
-      } else if (offsets.length) {
-        await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: task.partition, offset: o.partitions[0]!.offset })));
+        if (task.processor.flush) {
+          const dead: TopicMessages[] = [];
+          // a passing failure (the warehouse down) is waited out here: heartbeats go on, nothing more is fetched
+          await withRetry(async () => {
+            dead.length = 0;
+            await task.processor.flush!(rt.contextFor(task, outputs, dead));
+          }, {
+            retries: Number.MAX_SAFE_INTEGER, initialMs: 200, maxMs: 10_000,
+            onRetry: (err, attempt, wait) => {
+              stats.retries++;
+              log(`task ${task.partition}: flush retry ${attempt} in ${wait} ms: ${errorMessage(err)}`);
+              if (!isRunning() || isStale()) throw err;
+              void heartbeat().catch(() => {});
+            },
+          });
+          unsent.push(...dead);
+        }
+        if (last !== undefined) task.stores.get(OFFSETS_STORE.name)!.put(batch.topic, Number(last) + 1);
+        unsent.push(...(await rt.encodeOutputs(outputs.splice(0))), ...rt.changelogMessages(task));
+        await send(unsent);
+        if (txn) {
+          if (last !== undefined) {
+            const offset = last;
+            await withRetry(
+              () => txn.sendOffsets({ consumerGroupId: appId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(offset) }] }] }),
+              { retries: 10, initialMs: 100, maxMs: 2000, retriable: isConcurrentTransactions },
+            );
+          }
+          await txn.commit();
+        } else if (last !== undefined) {
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
+        }
+        for (const s of task.stores.values()) s.commit();
+        if (last !== undefined) resolveOffset(last);
+        stats.batches++;
+        opts.observer?.batch?.(task.partition, count, (performance.now() - t0) / 1000);
+      } catch (err) {
+        stats.aborts++;
+        for (const s of task.stores.values()) s.abort();
+        if (txn) {
+          await txn.abort().catch(() => {});
+          // the producer may be fenced or unusable: rebuild the task (fence, restore, committed offsets) on the next batch
+          stats.taskRebuilds++;
+          void closeTask(task.partition, `transaction failed: ${errorMessage(err)}`);
+        }
+        throw err;
       }
-      for (const s of task.stores.values()) s.commit();
-      for (const h of done) h.b.payload.resolveOffset(h.last!);
-      stats.batches++;
-      opts.observer?.batch?.(task.partition, count, (performance.now() - t0) / 1000);
-    } catch (err) {
-      stats.aborts++;
-      for (const s of task.stores.values()) s.abort();
-      if (txn) {
-        await txn.abort().catch(() => {});
-        // the producer may be fenced or unusable: rebuild the task (fence, restore, committed offsets) on the next batch
-        stats.taskRebuilds++;
-        void closeTask(task.partition, `transaction failed: ${errorMessage(err)}`);
-      }
-      throw err;
-    }
+    });
   }
 
   let stopping: Promise<void> | undefined;

@@ -249,26 +249,3 @@ export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptio
   };
 }
 
-/**
- * Merges lists that are each in their own order into one by timestamp: the list whose next item is oldest goes
- * first (ties to the earlier list), and each list keeps its order even where its timestamps go back. Yields the
- * list's index with each item.
- */
-export function* mergeByTimestamp<T extends { readonly timestamp: string }>(lists: ReadonlyArray<readonly T[]>): Generator<[number, T]> {
-  const at = lists.map(() => 0);
-  for (;;) {
-    let best = -1;
-    let bestTs = Infinity;
-    for (let l = 0; l < lists.length; l++) {
-      const item = lists[l]![at[l]!];
-      if (item === undefined) continue;
-      const ts = Number(item.timestamp);
-      if (best < 0 || ts < bestTs) {
-        best = l;
-        bestTs = ts;
-      }
-    }
-    if (best < 0) return;
-    yield [best, lists[best]![at[best]!++]!];
-  }
-}
