@@ -59,6 +59,8 @@ export function describeFailure(err: unknown, cfg: BuddiesConfig): Failure {
     const fix = external ? `check ${service!.variable}` : "start the local stack with 'buddies stack up' (status: 'buddies stack status')";
     return { line: `${what}: ${fix}`, expected: true };
   }
+  const inUse = /EADDRINUSE[^\d]*(?:[\d.:]*:)?(\d+)/.exec(text);
+  if (inUse) return { line: `port ${inUse[1]} is already in use: pick a free one (--metrics-port, or BUDDIES_METRICS_PORT; 0 takes any)`, expected: true };
   const missingDb = /Database (\S+) (?:doesn't|does not) exist/.exec(text);
   if (missingDb) return { line: `ClickHouse database ${missingDb[1]!.replace(/[`'"]/g, '')} does not exist: run 'buddies warehouse migrate'`, expected: true };
   if (/Table \S+ (?:doesn't|does not) exist/.test(text)) return { line: `the warehouse schema is behind: run 'buddies warehouse migrate'`, expected: true };

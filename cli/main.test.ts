@@ -2,6 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
+import { loadConfig } from '../config/index.js';
+import { describeFailure } from './failure.js';
 import { main } from './main.js';
 
 /** Runs `buddies ARGS` in-process with `env` over the process environment; returns the exit code and what it printed. */
@@ -66,5 +69,20 @@ describe('buddies main', () => {
     expect(r.stderr).toBe("buddies warehouse: ClickHouse at 127.0.0.1:1 is not reachable: check CLICKHOUSE_URL\n");
     const local = await run(['warehouse', 'migrate'], { BUDDIES_CLICKHOUSE_HTTP_PORT: '1' });
     expect(local.stderr).toBe("buddies warehouse: ClickHouse at 127.0.0.1:1 is not reachable: start the local stack with 'buddies stack up' (status: 'buddies stack status')\n");
+  });
+
+  it('says which port is taken when a server cannot listen', async () => {
+    const first = createServer();
+    await new Promise<void>((resolve) => first.listen(0, '0.0.0.0', () => resolve()));
+    const port = (first.address() as AddressInfo).port;
+    try {
+      const second = createServer();
+      const err = await new Promise<unknown>((resolve) => { second.once('error', resolve); second.listen(port, '0.0.0.0'); });
+      expect(describeFailure(err, loadConfig({}))).toEqual({
+        line: `port ${port} is already in use: pick a free one (--metrics-port, or BUDDIES_METRICS_PORT; 0 takes any)`, expected: true,
+      });
+    } finally {
+      first.close();
+    }
   });
 });
