@@ -85,7 +85,14 @@ export const processCommand: Command = {
     }
     const health = await serveHealth({ port: metricsPort, metrics, apps: () => app.apps });
     stopOnSignals([app, health], { log });
-    await app.start();
+    try {
+      await app.start();
+    } catch (err) {
+      // the applications that did start would keep the process up, consuming: stop them all before reporting
+      await app.stop().catch(() => {});
+      await health.stop();
+      throw err;
+    }
     log(`${which} running; metrics and health on http://127.0.0.1:${health.port}/metrics, /healthz, /readyz; Ctrl-C to stop`);
     return new Promise<number>(() => {}); // runs until a signal ends the process
   },

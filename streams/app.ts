@@ -372,13 +372,22 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
       const existing = new Set(await admin.listTopics());
       const missing = [...changelogs.values()].filter((t) => !existing.has(t));
       if (missing.length) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((topic) => ({
-            topic, numPartitions: partitions[0]!, replicationFactor: opts.replicationFactor ?? 1,
-            configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.compaction.lag.ms', value: '60000' }],
-          })),
-        });
+        // a topic created a moment ago may answer UNKNOWN_TOPIC_OR_PARTITION while its leader settles (retriable);
+        // another instance starting at the same time may have created it already (then it is simply there)
+        await withRetry(async () => {
+          const now = new Set(await admin!.listTopics());
+          const still = missing.filter((t) => !now.has(t));
+          if (still.length) {
+            await admin!.createTopics({
+              waitForLeaders: true,
+              topics: still.map((topic) => ({
+                topic, numPartitions: partitions[0]!, replicationFactor: opts.replicationFactor ?? 1,
+                configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.compaction.lag.ms', value: '60000' }],
+              })),
+            });
+          }
+          await admin!.fetchTopicMetadata({ topics: missing });
+        }, { retries: 8, initialMs: 200, maxMs: 3000 });
       }
       await sharedProducer?.connect();
       // global tables are caught up before the first task processes anything
