@@ -11,17 +11,23 @@ export interface KafkaOptions {
 
 const LEVELS: Partial<Record<logLevel, string>> = { [logLevel.ERROR]: 'ERROR', [logLevel.WARN]: 'WARN', [logLevel.INFO]: 'INFO', [logLevel.DEBUG]: 'DEBUG' };
 
+/** How long a repeated kafkajs message stays silent: retries repeat one line many times a minute. */
+const REPEAT_SILENCE_MS = 60_000;
+
 /**
- * kafkajs's log as one plain line per entry (no JSON, no stack), each distinct message once per client: a
- * broker that does not answer is retried many times, and the retries would repeat the same line.
+ * kafkajs's log as one plain line per entry (no JSON, no stack). A message repeated within a minute is printed
+ * once: a broker that does not answer is retried many times, and every retry would repeat the line; the same
+ * failure an hour later is printed again.
  */
-function conciseLog(write: (line: string) => void): logCreator {
-  const seen = new Set<string>();
+export function conciseLog(write: (line: string) => void, now: () => number = Date.now): logCreator {
+  const lastPrinted = new Map<string, number>();
   return () => ({ namespace, level, log }) => {
     const text = `kafkajs ${LEVELS[level] ?? level} [${namespace}] ${log.message}${log.error && !log.message.includes(String(log.error)) ? `: ${String(log.error)}` : ''}`;
-    if (seen.has(text)) return;
-    if (seen.size >= 1000) seen.clear();
-    seen.add(text);
+    const t = now();
+    const last = lastPrinted.get(text);
+    if (last !== undefined && t - last < REPEAT_SILENCE_MS) return;
+    if (lastPrinted.size >= 1000) lastPrinted.clear();
+    lastPrinted.set(text, t);
     write(text);
   };
 }
