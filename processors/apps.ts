@@ -3,7 +3,7 @@ import type { Kafka } from 'kafkajs';
 import { buildPlaylistPipeline } from '../models/pipeline/index.js';
 import type { TasteModelOptions } from '../models/taste/index.js';
 import {
-  createStreamsApp, readTopicSnapshot, type AvroSerde, type PlaylistEvent, type StreamsApp, type StreamsMetrics, type Topology, type TopicNames,
+  createStreamsApp, readTopicSnapshot, type AvroSerde, type AvroTopicKey, type PlaylistEvent, type StreamsApp, type StreamsMetrics, type Topology, type TopicNames,
 } from '../streams/index.js';
 import { foldPlaylists, pipelinePlaylists } from './playlist-table.js';
 import { createLiveRecommender, type LiveRecommender, type RecommendStrategy } from './recommender.js';
@@ -38,7 +38,7 @@ interface AppBase {
   readonly metrics?: StreamsMetrics;
 }
 
-function streamsApp<I extends Parameters<typeof createStreamsApp>[0]['topology']['inputs'][number]>(o: AppBase, topology: Topology<I>): StreamsApp {
+function streamsApp<I extends AvroTopicKey>(o: AppBase, topology: Topology<I>): StreamsApp {
   const app = createStreamsApp({
     kafka: o.kafka, serde: o.serde, topology, log: o.log,
     ...(o.onFatal ? { onFatal: o.onFatal } : {}),
@@ -82,7 +82,7 @@ export function recommenderTopology(live: LiveRecommender, applicationId: string
 /** Buddies per listener in the live recommender: fewer than offline (300), since every refresh queries the index. */
 export const LIVE_BUDDIES = 50;
 
-/** Track embedding size of the live recommender: half the offline 64, so a start (which trains them) stays short. */
+/** Track embedding size of the live recommender (its value before the defaults were gathered; the offline one is 64). */
 export const LIVE_EMBEDDING_DIMS = 32;
 
 export interface RecommenderAppOptions extends AppBase {

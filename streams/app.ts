@@ -5,7 +5,7 @@ import { createIdempotentProducer } from './producer.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import type { AvroSerde } from './serde.js';
 import { createGlobalTable, type GlobalTable } from './global-table.js';
-import { readTopicSnapshot } from './snapshot.js';
+import { restoreStore } from './snapshot.js';
 import { createTaskRuntime, OFFSETS_STORE, type Outputs, type StreamsAppStats, type StreamsObserver, type Task } from './task.js';
 import type { Guarantee, Topology } from './topology.js';
 import type { AvroTopicKey } from './topics.js';
@@ -132,12 +132,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     const t0 = performance.now();
     const task = rt.newTask(partition, producer, new Map());
     let restored = 0;
-    for (const [name, store] of task.stores) {
-      for (const m of await readTopicSnapshot(kafka, changelogs.get(name)!, { partitions: [partition] })) {
-        if (m.key) store.restore({ key: m.key.toString(), value: m.value });
-        restored++;
-      }
-    }
+    for (const [name, store] of task.stores) restored += await restoreStore(kafka, changelogs.get(name)!, partition, store);
     const seconds = (performance.now() - t0) / 1000;
     stats.restoredRecords += restored;
     stats.restoreSeconds += seconds;

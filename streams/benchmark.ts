@@ -6,8 +6,8 @@ import { createCountingTopology, USER_COUNTS } from './counting.js';
 import { createTypedProducer } from './producer.js';
 import type { FeedbackEvent, ListenEvent } from './records.js';
 import type { AvroSerde } from './serde.js';
-import { readTopicSnapshot } from './snapshot.js';
-import { createTaskStore } from './store.js';
+import { restoreStore } from './snapshot.js';
+import { createTaskStore, type TaskStore } from './store.js';
 import { changelogTopic } from './topology.js';
 import { TOPICS, type TopicKey } from './topics.js';
 
@@ -140,11 +140,7 @@ export async function benchmarkRuntime(opts: RuntimeBenchOptions): Promise<Runti
     t = performance.now();
     let changelogRecords = 0;
     for (let p = 0; p < TOPICS.listens.partitions; p++) {
-      const store = createTaskStore(USER_COUNTS);
-      for (const m of await readTopicSnapshot(kafka, changelogTopic(topics.prefix, appId, USER_COUNTS.name), { partitions: [p] })) {
-        if (m.key) store.restore({ key: m.key.toString(), value: m.value });
-        changelogRecords++;
-      }
+      changelogRecords += await restoreStore(kafka, changelogTopic(topics.prefix, appId, USER_COUNTS.name), p, createTaskStore(USER_COUNTS) as TaskStore<unknown>);
     }
     const restore = (performance.now() - t) / 1000;
     log(`restore: ${changelogRecords} changelog records in ${restore.toFixed(1)} s`);

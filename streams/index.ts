@@ -23,7 +23,7 @@ export { stopOnSignals } from './shutdown.js';
 export type { Stoppable } from './shutdown.js';
 export { connectStreams } from './connect.js';
 export type { StreamClients } from './connect.js';
-export { readTopicSnapshot } from './snapshot.js';
+export { readTopicSnapshot, restoreStore } from './snapshot.js';
 export type { SnapshotMessage } from './snapshot.js';
 export { createStreamsApp } from './app.js';
 export type { StreamsApp, StreamsAppOptions, StreamsAppState, StreamsAppStats } from './app.js';

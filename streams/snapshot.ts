@@ -1,6 +1,7 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import { withRetry } from './retry.js';
+import type { TaskStore } from './store.js';
 
 export type SnapshotMessage = KafkaMessage & { readonly partition: number };
 
@@ -47,4 +48,14 @@ export async function readTopicSnapshot(kafka: Kafka, topic: string, opts: { rea
     await consumer.disconnect();
   }
   return out.sort((a, b) => a.partition - b.partition || (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
+}
+
+/**
+ * Restores a task's store from partition `partition` of its changelog (read_committed, to the end offsets it has
+ * now): what a task does on assignment. Returns the changelog records read.
+ */
+export async function restoreStore(kafka: Kafka, changelog: string, partition: number, store: TaskStore<unknown>): Promise<number> {
+  const records = await readTopicSnapshot(kafka, changelog, { partitions: [partition] });
+  for (const m of records) if (m.key) store.restore({ key: m.key.toString(), value: m.value });
+  return records.length;
 }
