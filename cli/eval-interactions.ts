@@ -25,7 +25,7 @@ run in the same split.
   --holdout X          held-out share per user (default 0.2)
   --split-seed S       seed of the holdout (default 42)
   --k LIST             cut-offs, comma-separated (default 10,20)
-  --out FILE           JSON results (default runs/eval-interactions.json)
+  --out FILE           JSON results (default out/eval-interactions.json)
   --markdown FILE      also write the table as Markdown
 ${RUNS_FLAG_HELP}
 ${BPR_FLAGS_HELP}
@@ -47,7 +47,7 @@ export const evalInteractionsCommand: Command = {
     if (holdout >= 1) throw new UsageError(`--holdout must be below 1, got '${v.holdout}'`);
     const splitSeed = intFlag('split-seed', v['split-seed'], 42, -(2 ** 31));
     const ks = (v.k ?? '10,20').split(',').map((s) => intFlag('k', s.trim(), undefined));
-    const out = v.out ?? 'runs/eval-interactions.json';
+    const out = v.out ?? 'out/eval-interactions.json';
     const opts = bprOptionsFromFlags(v, log);
     const startedAt = new Date().toISOString();
     const [m, dataHash, version] = await Promise.all([loadInteractionMatrix(path, format, log), resolveInteractionFile(path, format).then(hashFile), codeVersion()]);

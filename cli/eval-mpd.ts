@@ -33,7 +33,7 @@ method (with ablations), an IDF-weighted track-overlap baseline, popularity and 
   --no-ablations      skip the pipeline ablations
   --w-familiarity X, --w-novelty X, --w-buddy X, --w-support X   ranking weights (defaults ${Object.entries(DEFAULT_RANKING_WEIGHTS).filter(([k]) => k !== 'bpr').map(([k, v]) => `${k} ${v}`).join(', ')})
   --mmr-lambda X      MMR trade-off, 1 = no diversification (default 0.9)
-  --out FILE          JSON results (default runs/eval-mpd.json)
+  --out FILE          JSON results (default out/eval-mpd.json)
 ${RUNS_FLAG_HELP}
   --markdown FILE     also write the table as Markdown
 
@@ -82,7 +82,7 @@ export const evalMpdCommand: Command = {
       ablations: !values['no-ablations'],
       ranking: { weights, mmrLambda },
     };
-    const out = values.out ?? 'runs/eval-mpd.json';
+    const out = values.out ?? 'out/eval-mpd.json';
     const log = (m: string) => process.stderr.write(`[eval mpd] ${m}\n`);
 
     const st = await stat(playlistsDir).catch(() => undefined);

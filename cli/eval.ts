@@ -15,6 +15,6 @@ export const evalCommand = createDispatcher({
   noun: 'protocol',
   summary: `offline evaluation: ${PROTOCOLS.map(([n]) => n).join(', ')}`,
   intro: `Offline evaluation with full ranking (no sampled negatives) and the baselines in the same run; a table on
-stdout, JSON on disk, and the run recorded (ClickHouse when it answers, else runs/runs.jsonl).`,
+stdout, JSON on disk, and the run recorded (ClickHouse when it answers, else out/runs.jsonl).`,
   subcommands: PROTOCOLS,
 });

@@ -4,7 +4,7 @@ import { createAutoRunStore, warehouseOptions } from '../warehouse/index.js';
 
 /** `--runs FILE`, shared by the commands that record or read runs. */
 export const RUNS_FLAG = { runs: { type: 'string' } } as const;
-export const DEFAULT_RUNS_FILE = 'runs/runs.jsonl';
+export const DEFAULT_RUNS_FILE = 'out/runs.jsonl';
 export const RUNS_FLAG_HELP = `  --runs FILE          record the run in this JSON-lines file (default: ClickHouse when it answers, else ${DEFAULT_RUNS_FILE})`;
 
 /** `--runs FILE` names a JSON-lines file; without it runs go to the configured ClickHouse when it answers, else to the default file. */

@@ -28,7 +28,7 @@ reg log-uniform ${SEARCH_SPACE.regularization.join('..')}, negatives ${SEARCH_SP
   --seed S             search seed (default 1); training seed 42
   --split-seed S       holdout seed (default 42, as eval)
   --threads T          CPU worker threads per trial (default 1: deterministic)
-  --out FILE           JSON with every trial (default runs/tune.json)
+  --out FILE           JSON with every trial (default out/tune.json)
 ${RUNS_FLAG_HELP}
 
 Exit: 0 ok, 1 unreadable input, 2 bad flags.`;
@@ -49,7 +49,7 @@ export const tuneCommand: Command = {
     const seed = intFlag('seed', v.seed, 1, -(2 ** 31));
     const splitSeed = intFlag('split-seed', v['split-seed'], 42, -(2 ** 31));
     const threads = intFlag('threads', v.threads, 1);
-    const out = v.out ?? 'runs/tune.json';
+    const out = v.out ?? 'out/tune.json';
     const startedAt = new Date().toISOString();
     const [m, dataHash] = await Promise.all([loadInteractionMatrix(path, format, log), resolveInteractionFile(path, format).then(hashFile)]);
     const r = await tuneBpr(m, { trials, k, seed, splitSeed, threads, log });
