@@ -143,7 +143,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
     const { recs, buddies, coldStart, taste } = await choose(user, s);
     if (taste) {
       ctx.forward('tasteEmbeddings', { key: user, value: {
-        userId: user, vector: Array.from(taste), mass: s.taste.mass, eventCount: s.taste.positives, embeddingVersion, updatedAt: at,
+        userId: user, vector: Array.from(taste), mass: s.taste.mass, eventCount: s.taste.positives, embeddingVersion, updatedAt: at, follows: [],
       } });
     }
     if (buddies.length > 0) {

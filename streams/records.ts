@@ -20,7 +20,9 @@ export interface ListenEvent {
 }
 
 export type FeedbackKind =
-  | 'LIKE_TRACK' | 'UNLIKE_TRACK' | 'FOLLOW_PLAYLIST' | 'UNFOLLOW_PLAYLIST' | 'SKIP' | 'DISMISS' | 'IMPRESSION' | 'CLICK' | 'UNKNOWN';
+  | 'LIKE_TRACK' | 'UNLIKE_TRACK' | 'FOLLOW_PLAYLIST' | 'UNFOLLOW_PLAYLIST' | 'SKIP' | 'DISMISS' | 'IMPRESSION' | 'CLICK' | 'UNKNOWN'
+  /** The user asked to be forgotten (`buddies forget user`): processors drop all they hold of them. */
+  | 'FORGET_USER';
 
 export interface FeedbackEvent {
   eventId: string;
@@ -54,6 +56,8 @@ export interface UserTasteEmbedding {
   eventCount: number;
   embeddingVersion: string;
   updatedAt: number;
+  /** Playlists the user follows (most recent first, bounded): candidates for their buddies. */
+  follows: string[];
 }
 
 export interface Buddy {
