@@ -95,6 +95,8 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
   const inputOf = new Map(topology.inputs.map((k) => [serde.topics.name(k), k] as const));
   let state: StreamsAppState = 'created';
   const tasks = new Map<number, Promise<Task<I>>>();
+  /** at-least-once: per `topic:partition`, the offset this instance last committed (the next to process). */
+  const committedNext = new Map<string, bigint>();
   const live = new Map<number, Task<I>>();
   let admin: Admin | undefined;
   let assigned = new Set<number>();
@@ -175,6 +177,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
   async function closeTask(partition: number, why: string): Promise<void> {
     const pending = tasks.get(partition);
     tasks.delete(partition);
+    for (const key of [...committedNext.keys()]) if (key.endsWith(`:${partition}`)) committedNext.delete(key);
     const task = await pending?.catch(() => undefined);
     if (!task || task.closed) return;
     await task.queue;
@@ -232,6 +235,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
       let last: string | undefined;
       let unsent: TopicMessages[] = [];
       let count = 0;
+      let complete = true;
       const outputs: Outputs = [];
       const txn = task.producer ? await task.producer.transaction() : undefined;
       const send = async (messages: TopicMessages[]) => {
@@ -242,7 +246,10 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
       try {
         for (const message of batch.messages) {
           // asking kafkajs whether the batch went stale costs a map lookup with a string key: every 64 records
-          if ((count & 63) === 0 && (!isRunning() || isStale())) break;
+          if ((count & 63) === 0 && (!isRunning() || isStale())) {
+            complete = false;
+            break;
+          }
           if (start > 0 && Number(message.offset) < start) continue; // committed by the partition's previous owner
           task.streamTime = Math.max(task.streamTime, Number(message.timestamp));
           unsent.push(...(await rt.handle(task, input, message, batch.topic, () => {
@@ -279,6 +286,9 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
           });
           unsent.push(...dead);
         }
+        // a batch done to its end is done through its last offset, control records (commit markers) included:
+        // they never reach the loop, and committing only past the last data record would leave a lag of 1
+        if (complete && last !== undefined) last = batch.lastOffset();
         if (last !== undefined) task.stores.get(OFFSETS_STORE.name)!.put(batch.topic, Number(last) + 1);
         unsent.push(...(await rt.encodeOutputs(outputs.splice(0))), ...rt.changelogMessages(task));
         await send(unsent);
@@ -293,6 +303,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
           await txn.commit();
         } else if (last !== undefined) {
           await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
+          committedNext.set(`${batch.topic}:${batch.partition}`, BigInt(last) + 1n);
         }
         for (const s of task.stores.values()) s.commit();
         if (last !== undefined) resolveOffset(last);
@@ -398,6 +409,25 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
         for (const p of mine) void taskFor(p).catch((err: unknown) => log(`${appId}: task ${p} could not be built: ${errorMessage(err)}`));
         log(`${appId}: assigned partitions ${[...mine].sort((a, b) => a - b).join(', ') || 'none'}`);
       });
+      if (guarantee === 'at-least-once') {
+        // A fetched batch of only control records (a transaction's commit marker) or aborted records never reaches
+        // eachBatch, so without this the group's committed offset would stop one short of the end of a
+        // transactional input forever (a lag of 1 that never clears). When everything before such a batch is
+        // committed, commit past it, in the task's queue so no batch of the task is in flight.
+        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+          if (payload.batchSize !== 0 || !inputOf.has(payload.topic)) return;
+          const pending = tasks.get(payload.partition);
+          if (!pending) return;
+          const key = `${payload.topic}:${payload.partition}`;
+          const next = BigInt(payload.lastOffset) + 1n;
+          void pending.then((task) => exclusive(task, async () => {
+            const done = committedNext.get(key) ?? task.startOffsets.get(payload.topic) ?? -1n;
+            if (done < BigInt(payload.firstOffset) || next <= done) return; // something before it is not committed
+            await consumer.commitOffsets([{ topic: payload.topic, partition: payload.partition, offset: String(next) }]);
+            committedNext.set(key, next);
+          })).catch((err: unknown) => log(`${appId}: could not commit past the control records of ${key}: ${errorMessage(err)}`));
+        });
+      }
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (state === 'stopping' || state === 'stopped') return;
         fatal(payload.error);

@@ -9,10 +9,15 @@ import type { AvroTopicKey, TopicValues } from './topics.js';
 export interface GlobalTableSpec<K extends AvroTopicKey> {
   readonly name: string;
   readonly topic: K;
+  /**
+   * Called after each applied record, during the catch-up and live, with the key and its new value (undefined:
+   * deleted by a tombstone): for a process-wide view derived from the table (an index, a catalogue).
+   */
+  onChange?(key: string, value: TopicValues[K] | undefined): void;
 }
 
-export function globalTableSpec<K extends AvroTopicKey>(name: string, topic: K): GlobalTableSpec<K> {
-  return { name, topic };
+export function globalTableSpec<K extends AvroTopicKey>(name: string, topic: K, onChange?: (key: string, value: TopicValues[K] | undefined) => void): GlobalTableSpec<K> {
+  return onChange ? { name, topic, onChange } : { name, topic };
 }
 
 /** What processors see of a global table: read-only, the latest value per record key. */
@@ -91,6 +96,7 @@ export function createGlobalTable<K extends AvroTopicKey>(opts: GlobalTableOptio
             if (m.value === null) {
               rows.delete(key);
               opts.onChange?.(key, undefined);
+              spec.onChange?.(key, undefined);
               continue;
             }
             let value: TopicValues[K];
@@ -103,6 +109,7 @@ export function createGlobalTable<K extends AvroTopicKey>(opts: GlobalTableOptio
             }
             rows.set(key, value);
             opts.onChange?.(key, value);
+            spec.onChange?.(key, value);
           }
         },
       });

@@ -24,6 +24,7 @@ export type { Stoppable } from './shutdown.js';
 export { connectStreams } from './connect.js';
 export type { StreamClients } from './connect.js';
 export { readTopicSnapshot, restoreStore } from './snapshot.js';
+export { partitionOf } from './partition.js';
 export type { SnapshotMessage } from './snapshot.js';
 export { createStreamsApp } from './app.js';
 export type { StreamsApp, StreamsAppOptions, StreamsAppState, StreamsAppStats } from './app.js';

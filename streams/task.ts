@@ -67,7 +67,13 @@ export interface Task<I extends AvroTopicKey> {
   closed: boolean;
 }
 
-export type Outputs = Array<[AvroTopicKey, OutRecord<AvroTopicKey>]>;
+/** Queued outputs; a null value is a tombstone. */
+export type Outputs = Array<[AvroTopicKey, OutRecord<AvroTopicKey> | Tombstone]>;
+
+interface Tombstone {
+  readonly key: string;
+  readonly value: null;
+}
 
 /** No messages: what most records of a topology without outputs return. Never mutated. */
 const NOTHING: TopicMessages[] = [];
@@ -134,6 +140,9 @@ export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptio
       forward(topic, record) {
         outputs.push([topic, record as OutRecord<AvroTopicKey>]);
       },
+      tombstone(topic, key) {
+        outputs.push([topic, { key, value: null }]);
+      },
       global<K extends AvroTopicKey>(spec: GlobalTableSpec<K>) {
         const t = opts.globals.get(spec.name);
         if (!t) throw new Error(`global table '${spec.name}' is not declared on topology ${appId}`);
@@ -157,7 +166,7 @@ export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptio
     stats.forwarded += outputs.length;
     const byTopic = new Map<string, Message[]>();
     for (const [t, r] of outputs) {
-      const [m] = await encodeRecords(serde, t, [r]).catch((err: unknown) => {
+      const [m] = r.value === null ? [{ key: r.key, value: null }] : await encodeRecords(serde, t, [r as OutRecord<AvroTopicKey>]).catch((err: unknown) => {
         throw err instanceof ValidationError ? new ValidationError(`output to ${t} is invalid: ${err.message}`) : err;
       });
       const name = topics.name(t);

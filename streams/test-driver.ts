@@ -72,7 +72,9 @@ export interface TopologyTestDriver<I extends AvroTopicKey> {
   pipeGlobal<K extends AvroTopicKey>(spec: GlobalTableSpec<K>, key: string, value: TopicValues[K] | null): Promise<void>;
   /** Raw bytes on an input, e.g. a record no reader can decode. */
   pipeBytes(input: I, key: string | null, bytes: Buffer | null, opts?: PipeOptions): Promise<void>;
-  /** Committed outputs to `topic`, decoded, in the order written. */
+  /** Keys of the committed tombstones written to `topic`, in order. */
+  tombstones(topic: AvroTopicKey): string[];
+  /** Committed outputs to `topic`, decoded, in the order written (tombstones left out). */
   outputs<K extends AvroTopicKey>(topic: K): Promise<Array<{ key: string | null; value: TopicValues[K] }>>;
   deadLetters(): DeadLetter[];
   /** A task's committed store contents. */
@@ -171,14 +173,23 @@ export function createTopologyTestDriver<I extends AvroTopicKey>(topology: Topol
     async pipeGlobal(spec, key, value) {
       const rows = globals.get(spec.name);
       if (!rows) throw new Error(`global table '${spec.name}' is not declared on topology ${topology.applicationId}`);
-      if (value === null) rows.delete(key);
-      else rows.set(key, await serde.decode(spec.topic, await serde.encode(spec.topic, value))); // through the real serde
+      const declared = topology.globals?.find((g) => g.name === spec.name) as GlobalTableSpec<typeof spec.topic> | undefined;
+      if (value === null) {
+        rows.delete(key);
+        declared?.onChange?.(key, undefined);
+      } else {
+        const decoded = await serde.decode(spec.topic, await serde.encode(spec.topic, value)); // through the real serde
+        rows.set(key, decoded);
+        declared?.onChange?.(key, decoded);
+      }
     },
+    tombstones: (topic) => (written.get(serde.topics.name(topic)) ?? []).filter((m) => m.value === null).map((m) => m.key ?? ''),
     pipe: async (input, key, value, o) => run(input, key, await serde.encode(input, value), o),
     pipeBytes: run,
     async outputs(topic) {
       const out = [];
       for (const m of written.get(serde.topics.name(topic)) ?? []) {
+        if (m.value === null) continue;
         out.push({ key: m.key, value: await serde.decode(topic, m.value as Buffer) });
       }
       return out;

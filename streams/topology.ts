@@ -33,6 +33,8 @@ export interface TaskContext {
   store<V>(spec: StoreSpec<V>): KeyValueStore<V>;
   /** Queues an output; it is written in the same transaction as the input offsets and the store writes. */
   forward<K extends AvroTopicKey>(topic: K, record: OutRecord<K>): void;
+  /** Queues a tombstone (a null value) for `key` on a compacted topic, in the same transaction as `forward`. */
+  tombstone(topic: AvroTopicKey, key: string): void;
   /** A global table declared on the topology: the whole topic, on every instance, caught up before processing. */
   global<K extends AvroTopicKey>(spec: GlobalTableSpec<K>): ReadonlyTable<TopicValues[K]>;
   /**
