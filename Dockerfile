@@ -13,6 +13,7 @@ COPY warehouse warehouse
 COPY ingest ingest
 COPY simulator simulator
 COPY processors processors
+COPY registry registry
 COPY models models
 COPY data data
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev

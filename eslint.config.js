@@ -11,6 +11,9 @@ import tseslint from 'typescript-eslint';
 //   cli/                                   thin entry points; nothing outside cli/ imports cli/
 //   processors/ gateway/ trainer/ simulator/ ingest/   the app layers
 //   stack/                                 local services; may import config/
+//   registry/                              the model registry: a library above streams/ and models/
+//                                          (the apps and cli/ import it; streams/, warehouse/, data/,
+//                                          runs/, models/ and config/ do not)
 //   streams/ warehouse/ models/ data/ runs/ config/    libraries: never import an app layer or cli/
 //   models/                                pure computation: nothing of ours outside models/, no I/O
 //   config/                                configuration types and loading: nothing of ours outside config/
@@ -27,7 +30,7 @@ import tseslint from 'typescript-eslint';
 const ROOT = path.dirname(fileURLToPath(import.meta.url));
 
 const APP_LAYERS = ['processors', 'gateway', 'trainer', 'simulator', 'ingest'];
-const LIBRARY_LAYERS = ['streams', 'warehouse', 'models', 'data', 'runs', 'config'];
+const LIBRARY_LAYERS = ['registry', 'streams', 'warehouse', 'models', 'data', 'runs', 'config'];
 
 /** Node built-ins matched with or without the `node:` prefix, subpaths included. */
 const builtin = (name) => `^(node:)?${name}(/.*)?$`;
@@ -51,9 +54,14 @@ const BOUNDARIES = [
     message: `library layers (${LIBRARY_LAYERS.join('/, ')}/) never import the app layers (${APP_LAYERS.join('/, ')}/)`,
   },
   {
+    from: ['streams', 'warehouse', 'data', 'runs'],
+    folders: ['registry'],
+    message: 'registry/ sits above streams/ and models/ (it publishes models and announces them on Kafka): streams/, warehouse/, data/ and runs/ never import it',
+  },
+  {
     from: ['models'],
     onlyOwnFolder: true,
-    message: 'models/ is pure computation: it imports nothing of ours outside models/ (no streams, warehouse, processors, gateway, trainer, cli, stack, ingest, simulator, runs, data, config, test)',
+    message: 'models/ is pure computation: it imports nothing of ours outside models/ (no streams, warehouse, registry, processors, gateway, trainer, cli, stack, ingest, simulator, runs, data, config, test)',
   },
   {
     from: ['models'],

@@ -11,6 +11,8 @@ export interface BuddiesConfig {
   readonly rootDir: string;
   /** Cache, data, pid and log folder of the local stack. */
   readonly stackDir: string;
+  /** Root of the model registry (registry/): published model versions, one folder per kind and version. */
+  readonly modelsDir: string;
   readonly clientId: string;
   /** Prefix of every topic name (lets tests and parallel demos use their own topics). */
   readonly topicPrefix: string;
@@ -50,6 +52,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<readonly [name: string, fallback: s
   ['CLICKHOUSE_USER', 'default', 'ClickHouse user'],
   ['CLICKHOUSE_PASSWORD', '', 'ClickHouse password'],
   ['BUDDIES_STACK_DIR', '<repo>/.stack', 'downloads, data, logs and pid files of the local stack'],
+  ['BUDDIES_MODELS_DIR', '<repo>/.buddies/models', 'root of the model registry: published track embeddings and BPR models (buddies models)'],
   ['BUDDIES_KAFKA_PORT', '9092', 'local broker port'],
   ['BUDDIES_KAFKA_CONTROLLER_PORT', '9093', 'local KRaft controller port'],
   ['BUDDIES_KAFKA_HEAP', '1g', 'local broker -Xmx'],
@@ -115,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): BuddiesConfig {
   return {
     rootDir,
     stackDir: resolve(env.BUDDIES_STACK_DIR || join(rootDir, '.stack')),
+    modelsDir: resolve(env.BUDDIES_MODELS_DIR || join(rootDir, '.buddies', 'models')),
     clientId: env.BUDDIES_CLIENT_ID || 'buddies',
     metricsPort: port(env, 'BUDDIES_METRICS_PORT', 0, 0),
     topicPrefix: env.BUDDIES_TOPIC_PREFIX ?? '',

@@ -89,6 +89,26 @@ const cases: Record<string, readonly Case[]> = {
     ['config/fake.ts', "import './config.js';\nimport 'node:fs';\nimport 'node:path';", null],
     ['stack/fake.ts', "import type { BuddiesConfig } from '../config/index.js';\nexport type C = BuddiesConfig;", null],
   ],
+  '5. registry/ is a library above streams/ and models/': [
+    ['registry/fake.ts', "import { createRecommenderApp } from '../processors/index.js';\nexport const a = createRecommenderApp;", /never import the app layers/],
+    ['registry/x/fake.ts', "import '../../simulator/index.js';", /never import the app layers/],
+    ['registry/fake.ts', "import '../cli/models.js';", /cli\/ is the top layer/],
+    ['streams/fake.ts', "import { createModelRegistry } from '../registry/index.js';\nexport const r = createModelRegistry;", /registry\/ sits above streams\/ and models\//],
+    ['warehouse/fake.ts', "import type { ModelVersion } from '../registry/index.js';\nexport type V = ModelVersion;", /registry\/ sits above/],
+    ['data/fake.ts', "export * from '../registry/index.js';", /registry\/ sits above/],
+    ['runs/fake.ts', "import '../registry/registry.js';", /registry\/ sits above/],
+    ['models/x/fake.ts', "import '../../registry/index.js';", /models\/ is pure computation: it imports nothing of ours/],
+    ['config/fake.ts', "import '../registry/index.js';", /config\/ is the bottom layer/],
+    // legal: the registry on streams/, models/ and config/, Kafka and the file system; the apps, cli/ and tests on the registry
+    [
+      'registry/fake.ts',
+      "import '../streams/index.js';\nimport '../models/embeddings/index.js';\nimport '../models/bpr/index.js';\nimport '../config/index.js';\nimport 'kafkajs';\nimport 'node:fs/promises';\nimport './artifacts.js';",
+      null,
+    ],
+    ['processors/fake.ts', "import { loadAnnouncedEmbeddings } from '../registry/index.js';\nexport const l = loadAnnouncedEmbeddings;", null],
+    ['cli/fake.ts', "import '../registry/index.js';", null],
+    ['test/integration/fake.int.test.ts', "import '../../registry/index.js';", null],
+  ],
 };
 
 describe('layer boundaries (eslint layers/boundaries)', () => {

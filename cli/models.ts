@@ -1,0 +1,212 @@
+import { DEFAULT_EMBEDDING_OPTIONS, EMBEDDING_METHODS, type EmbeddingMethod } from '../models/embeddings/index.js';
+import { foldPlaylists, LIVE_EMBEDDING_DIMS, pipelinePlaylists } from '../processors/index.js';
+import {
+  checkArtifactFolder, createModelRegistry, kindOfModelName, MODEL_NAMES, ModelArtifactError, NotASavedModelError, publishSavedModel, publishTrackEmbeddings, RegistryError, REGISTRY_KINDS, WrongKindError,
+  type ModelRegistry, type ModelVersion, type RegistryKind,
+} from '../registry/index.js';
+import { connectStreams, readTopicSnapshot, requireTopics, type PlaylistEvent, type StreamClients } from '../streams/index.js';
+import { InputError, UsageError, type Command, type CommandContext } from './command.js';
+import { createDispatcher, type Subcommand } from './dispatch.js';
+import { choiceFlag, intFlag, parseFlagsAndArgs } from './flags.js';
+
+const KIND_NAMES = REGISTRY_KINDS.map((k) => MODEL_NAMES[k]);
+const E = DEFAULT_EMBEDDING_OPTIONS;
+
+const log = (line: string): void => void process.stderr.write(`[models] ${line}\n`);
+
+function kindFlag(v: string | undefined, required: boolean): RegistryKind | undefined {
+  if (v === undefined && !required) return undefined;
+  return kindOfModelName(choiceFlag('kind', v, KIND_NAMES));
+}
+
+function noExtra(positionals: readonly string[], from = 0): void {
+  if (positionals.length > from) throw new UsageError(`unexpected argument '${positionals[from]}'`);
+}
+
+const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR']);
+
+/** The registry's one-line errors as input errors, with what to do (`registryDir`: the registry in use). */
+function asInputError(err: unknown, registryDir?: string): never {
+  if (err instanceof WrongKindError) throw new InputError(`${err.message}: use --kind ${MODEL_NAMES[err.found]}`);
+  if (err instanceof NotASavedModelError) throw new InputError(`${err.message} (give the folder a model was saved to, e.g. by 'buddies offline train-bpr --out DIR')`);
+  if (err instanceof RegistryError || err instanceof ModelArtifactError) throw new InputError(err.message);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (registryDir !== undefined && typeof code === 'string' && UNWRITABLE.has(code)) {
+    throw new InputError(`cannot use the model registry at ${registryDir} (${code}): set BUDDIES_MODELS_DIR to a writable folder`);
+  }
+  throw err;
+}
+
+/** The clients to announce with: the announcements topic must exist (and `also`). */
+async function announcer(ctx: CommandContext, also: Array<'playlists'> = []) {
+  const clients = await connectStreams(ctx.config, { role: 'models', keys: ['modelAnnouncements', ...also] });
+  await requireTopics(clients.kafka, clients.topics, ['modelAnnouncements', ...also]);
+  return clients;
+}
+
+function formatMetrics(m: Readonly<Record<string, number>>): string {
+  return Object.entries(m).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : Number(v.toPrecision(4))}`).join(' ');
+}
+
+/** The line printed on stdout for a version: what scripts read. */
+const versionLine = (v: ModelVersion): string => `${v.modelName} ${v.version} ${v.status} ${v.uri}\n`;
+
+export interface TrainEmbeddingsOptions {
+  readonly dims: number;
+  readonly method?: EmbeddingMethod;
+  readonly minCount?: number;
+  readonly seed?: number;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * Reads the playlist table (the playlists topic, folded), trains track embeddings from the organic playlists,
+ * publishes them with the table's time range as data window, and announces them: `buddies models
+ * train-embeddings`. Throws an {@link InputError} when the table holds no playlist.
+ */
+export async function trainAndAnnounceEmbeddings(clients: StreamClients, registry: ModelRegistry, o: TrainEmbeddingsOptions): Promise<ModelVersion> {
+  const { kafka, serde, topics } = clients;
+  const topic = topics.name('playlists');
+  o.log(`reading the playlist table (${topic})`);
+  const events: PlaylistEvent[] = [];
+  for (const m of await readTopicSnapshot(kafka, topic)) if (m.value) events.push(await serde.decode('playlists', m.value));
+  const table = foldPlaylists(events);
+  const playlists = pipelinePlaylists(table);
+  if (playlists.length === 0) throw new InputError(`no playlists in ${topic}: import some first (buddies import mpd DIR)`);
+  let from = Infinity;
+  let to = -Infinity;
+  for (const p of table.values()) {
+    from = Math.min(from, p.eventTime);
+    to = Math.max(to, p.eventTime);
+  }
+  o.log(`${playlists.length} playlists; training ${o.dims}-dimensional ${o.method ?? E.method} track embeddings`);
+  const { version } = await publishTrackEmbeddings({
+    registry, playlists, ...o, announceTo: { kafka, serde },
+    dataWindow: { source: `kafka:${topic}`, from: new Date(from).toISOString(), to: new Date(to).toISOString(), records: playlists.length },
+  }).catch((err: unknown) => asInputError(err, registry.dir));
+  return version;
+}
+
+const registryOf = (ctx: CommandContext): ModelRegistry => createModelRegistry(ctx.config.modelsDir);
+
+const LIST_HELP = `usage: buddies models list [--kind K] [--json]
+
+The versions in the model registry (BUDDIES_MODELS_DIR), newest first: kind, version, status (candidate,
+production, retired), when published, and the offline metrics.
+
+  --kind K   only ${KIND_NAMES.join(' or ')}
+  --json     one JSON record per line (registry.json, with dir and uri)
+
+Exit: 0 ok (an empty registry too), 2 bad flags.`;
+
+export const modelsListCommand: Command = {
+  summary: 'list the versions in the model registry',
+  help: LIST_HELP,
+  async run(argv, ctx) {
+    const { values: v, positionals } = parseFlagsAndArgs(argv, { kind: { type: 'string' }, json: { type: 'boolean', default: false } });
+    noExtra(positionals);
+    const kind = kindFlag(v.kind, false);
+    const versions = await registryOf(ctx).list(kind).catch((err: unknown) => asInputError(err, ctx.config.modelsDir));
+    if (v.json) {
+      for (const m of versions) process.stdout.write(`${JSON.stringify(m)}\n`);
+      return 0;
+    }
+    if (versions.length === 0) {
+      process.stderr.write(`no ${kind ? `${MODEL_NAMES[kind]} ` : ''}models in ${ctx.config.modelsDir}: publish one with 'buddies models train-embeddings' or 'buddies models publish DIR --kind bpr'\n`);
+      return 0;
+    }
+    const rows = [['KIND', 'VERSION', 'STATUS', 'CREATED', 'METRICS'], ...versions.map((m) => [m.modelName, m.version, m.status, m.created, formatMetrics(m.metrics)])];
+    const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
+    for (const r of rows) process.stdout.write(`${r.map((cell, c) => (c < 4 ? cell.padEnd(widths[c]!) : cell)).join('  ').trimEnd()}\n`);
+    return 0;
+  },
+};
+
+const PUBLISH_HELP = `usage: buddies models publish DIR --kind ${KIND_NAMES.join('|')}
+
+Publishes a saved model folder into the model registry (BUDDIES_MODELS_DIR) and announces it: the files are
+copied to <registry>/<kind>/<version>/ with registry.json (parameters, metrics, data, parent, sha256 of each
+file), the announcement goes to the model announcements topic, and the version becomes production (the one
+before it retired). DIR is what 'buddies offline train-bpr --out DIR' wrote (--kind bpr), or saved track
+embeddings (--kind track-embeddings). The same content published again is the same version.
+Prints '<model> <version> production <uri>' on stdout.
+
+  --kind K   ${KIND_NAMES.join(' or ')}
+
+Needs Kafka, the registry and the announcements topic (buddies topics ensure).
+Exit: 0 ok, 1 not a saved model or a service down, 2 bad flags.`;
+
+export const modelsPublishCommand: Command = {
+  summary: 'publish a saved model folder and announce it',
+  help: PUBLISH_HELP,
+  async run(argv, ctx) {
+    const { values: v, positionals } = parseFlagsAndArgs(argv, { kind: { type: 'string' } });
+    const [dir] = positionals;
+    if (dir === undefined) throw new UsageError('give the model folder: buddies models publish DIR --kind K');
+    noExtra(positionals, 1);
+    const kind = kindFlag(v.kind, true)!;
+    const registry = registryOf(ctx);
+    // the folder first: a wrong one is answered without waiting on any service, and nothing is written
+    await checkArtifactFolder(kind, dir).catch(asInputError);
+    // published (a candidate) before any service is asked: should Kafka be down, running it again announces the same version
+    const published = await publishSavedModel(registry, kind, dir).catch((err: unknown) => asInputError(err, registry.dir));
+    log(`published ${published.modelName} ${published.version} at ${published.uri}`);
+    const { kafka, serde } = await announcer(ctx);
+    await registry.announce({ kafka, serde }, kind, published.version).catch((err: unknown) => asInputError(err, registry.dir));
+    log(`announced ${published.modelName} ${published.version}: now in production`);
+    process.stdout.write(versionLine((await registry.get(kind, published.version)) ?? published));
+    return 0;
+  },
+};
+
+const TRAIN_HELP = `usage: buddies models train-embeddings [--dims D] [--method M] [--min-count N] [--seed S]
+
+Reads the playlist table (the playlists topic, folded to the latest state of each playlist), learns track
+embeddings from the organic playlists' track lists with the live recommender's trainer and options,
+publishes them into the model registry (BUDDIES_MODELS_DIR) and announces them (they become production).
+The trainer is seeded: the same playlists and options give the same version. Progress goes to stderr;
+prints 'track-embeddings <version> production <uri>' on stdout.
+
+  --dims D         embedding size (default ${LIVE_EMBEDDING_DIMS}, the live recommender's)
+  --method M       ${EMBEDDING_METHODS.join(' or ')} (default ${E.method})
+  --min-count N    tracks in fewer playlists get no embedding (default ${E.minCount})
+  --seed S         training seed (default ${E.seed})
+
+Needs Kafka, the registry, the playlists and announcements topics (buddies topics ensure) and some
+playlists (buddies import mpd DIR).
+Exit: 0 ok, 1 no playlists or a service down, 2 bad flags.`;
+
+export const modelsTrainEmbeddingsCommand: Command = {
+  summary: 'train track embeddings from the playlist table, publish and announce them',
+  help: TRAIN_HELP,
+  async run(argv, ctx) {
+    const { values: v, positionals } = parseFlagsAndArgs(argv, {
+      dims: { type: 'string' }, method: { type: 'string' }, 'min-count': { type: 'string' }, seed: { type: 'string' },
+    });
+    noExtra(positionals);
+    const dims = intFlag('dims', v.dims, LIVE_EMBEDDING_DIMS);
+    const method = choiceFlag('method', v.method, EMBEDDING_METHODS, E.method);
+    const minCount = intFlag('min-count', v['min-count'], E.minCount);
+    const seed = intFlag('seed', v.seed, E.seed, -(2 ** 31));
+    const clients = await announcer(ctx, ['playlists']);
+    const version = await trainAndAnnounceEmbeddings(clients, registryOf(ctx), { dims, method, minCount, seed, log });
+    process.stdout.write(versionLine(version));
+    return 0;
+  },
+};
+
+const SUBCOMMANDS: ReadonlyArray<readonly [string, Subcommand]> = [
+  ['list', { line: 'the versions, newest first, with status (candidate, production, retired) and metrics', load: async () => modelsListCommand }],
+  ['publish', { line: `DIR --kind ${KIND_NAMES.join('|')}: publish a saved model folder (buddies offline train-bpr --out DIR) and announce it`, load: async () => modelsPublishCommand }],
+  ['train-embeddings', { line: 'train track embeddings from the playlists topic, publish and announce them', load: async () => modelsTrainEmbeddingsCommand }],
+];
+
+/** `buddies models SUB ...`: the model registry (registry/): list, publish and announce, train embeddings. */
+export const modelsCommand = createDispatcher({
+  name: 'models',
+  noun: 'subcommand',
+  summary: 'the model registry: list versions, publish and announce a saved model, train track embeddings',
+  intro: `The model registry: versioned models under BUDDIES_MODELS_DIR (<kind>/<version>/ with registry.json),
+announced on the model announcements topic, from which the live recommender loads them (docs/models-registry.md).`,
+  subcommands: SUBCOMMANDS,
+});
