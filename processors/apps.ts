@@ -1,13 +1,17 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { Counter } from 'prom-client';
 import type { Kafka } from 'kafkajs';
-import { buildPlaylistPipeline } from '../models/pipeline/index.js';
-import type { TasteModelOptions } from '../models/taste/index.js';
+import { createRanker } from '../models/ranking/index.js';
+import { DEFAULT_MIN_SIGNAL, type TasteModelOptions } from '../models/taste/index.js';
 import {
   createStreamsApp, readTopicSnapshot, type AvroSerde, type AvroTopicKey, type PlaylistEvent, type StreamsApp, type StreamsMetrics, type Topology, type TopicNames,
 } from '../streams/index.js';
+import { createModelRegistry, publishTrackEmbeddings } from '../registry/index.js';
 import { foldPlaylists, pipelinePlaylists } from './playlist-table.js';
-import { createLiveRecommender, type LiveRecommender, type RecommendStrategy } from './recommender.js';
+import { createLiveWorld, type LiveIndexKind, type LiveWorld } from './live-world.js';
+import { createLiveRecommender, USERS_STORE, type LiveRecommender, type RecommenderOptions, type RecommendStrategy } from './recommender.js';
 import { createWarehouseSinkTopology, SINK_TOPICS } from './warehouse-sink.js';
+import { windowsTopology } from './windows.js';
 
 /** The stream applications of one process: `start` joins their groups, `stop` finishes each batch, commits and leaves. */
 export interface ProcessorApp {
@@ -63,19 +67,45 @@ export function createWarehouseApp(o: WarehouseAppOptions): ProcessorApp {
   return appOf(apps, () => o.client.close());
 }
 
+export interface WindowsAppOptions extends AppBase {
+  /** The application (consumer group) is `${groupPrefix}.windows`. */
+  readonly groupPrefix: string;
+  readonly windowMs?: number;
+  readonly graceMs?: number;
+}
+
+/**
+ * Interaction windows for the trainer: one exactly-once application over listens and feedback. Events later than
+ * the grace period are counted in `buddies_windows_late_events_total` (when metrics are given).
+ */
+export function createWindowsApp(o: WindowsAppOptions): ProcessorApp {
+  const late = o.metrics
+    ? new Counter({ name: 'buddies_windows_late_events_total', help: 'Events dropped because their window had closed (later than the grace period).', registers: [o.metrics.registry] })
+    : undefined;
+  const topology = windowsTopology({
+    applicationId: `${o.groupPrefix}.windows`,
+    ...(o.windowMs !== undefined ? { windowMs: o.windowMs } : {}),
+    ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}),
+    ...(late ? { onLate: (n: number) => late.inc(n) } : {}),
+  });
+  return appOf([streamsApp(o, topology)], async () => {});
+}
+
 /**
  * The live recommender as a topology: one exactly-once application over listens and feedback, co-partitioned by
- * user, so both streams of a user meet in one task. Starts at the latest records when the group is new (a backlog
- * would only fold into tastes: see `listsFrom`). Its per-user state is still the recommender's own memory.
+ * user, so both streams of a user meet in one task. Its `users` store holds each user's state; three global tables
+ * (playlists, tastes, model announcements) feed the world every instance shares. A wall-clock punctuation each
+ * second re-pairs users whose buddies were forgotten.
  */
-export function recommenderTopology(live: LiveRecommender, applicationId: string): Topology<'listens' | 'feedback'> {
+export function recommenderTopology(live: LiveRecommender, world: LiveWorld, applicationId: string, startAt: 'earliest' | 'latest' = 'earliest'): Topology<'listens' | 'feedback'> {
   return {
     applicationId,
     inputs: ['listens', 'feedback'],
-    startAt: 'latest',
-    processor: () => ({
-      process: (record, ctx) => (record.input === 'listens' ? live.listens.process(record, ctx) : live.feedback.process(record, ctx)),
-    }),
+    startAt,
+    stores: [USERS_STORE],
+    globals: world.globals,
+    punctuate: [{ type: 'wall-clock', everyMs: 1000 }],
+    processor: () => live.processor(),
   };
 }
 
@@ -94,36 +124,87 @@ export interface RecommenderAppOptions extends AppBase {
   readonly k: number;
   /** Listens between two lists for a user. */
   readonly refreshEvery: number;
-  /** Track embedding size (default {@link LIVE_EMBEDDING_DIMS}). */
-  readonly dims?: number;
   /** Taste signal weights over the model's defaults (skip and dismiss flags). */
   readonly taste?: Omit<TasteModelOptions, 'dims'>;
+  /** Where a new group starts (default earliest: the whole retained history folds into the users' state). */
+  readonly startAt?: 'earliest' | 'latest';
+  readonly index?: LiveIndexKind;
+  /**
+   * Called when no track embeddings have been announced yet: trains them, publishes and announces them (the
+   * announcement then reaches the world through its global table). Without it, the app refuses to start.
+   */
+  readonly bootstrapEmbeddings?: () => Promise<void>;
+  /** Extra options of the recommender (tests). */
+  readonly recommender?: Partial<Omit<RecommenderOptions, 'world' | 'ranker'>>;
+}
+
+/** The application id of the live recommender for a group prefix and strategy. */
+export function recommenderApplicationId(groupPrefix: string, strategy: RecommendStrategy): string {
+  return `${groupPrefix}.recommender.${strategy}`;
 }
 
 /**
- * The live recommender: reads the playlist table (the playlists topic, folded), builds track embeddings and
- * the owners' tastes, then runs the recommender topology (one exactly-once application over listens and feedback).
- * Throws when the playlist table is empty (import some first).
+ * The live recommender: the recommender topology with its world (playlists, tastes and models from global
+ * tables). Track embeddings come from the latest announcement; when there is none, `bootstrapEmbeddings` makes one.
  */
-export async function createRecommenderApp(o: RecommenderAppOptions): Promise<ProcessorApp> {
-  o.log('recommender: reading the playlist table');
-  const snapshot = await readTopicSnapshot(o.kafka, o.topics.name('playlists'));
-  const events: PlaylistEvent[] = [];
-  for (const m of snapshot) if (m.value) events.push(await o.serde.decode('playlists', m.value));
-  const playlists = pipelinePlaylists(foldPlaylists(events));
-  if (playlists.length === 0) throw new EmptyPlaylistTableError(o.topics.name('playlists'));
-  const dims = o.dims ?? LIVE_EMBEDDING_DIMS;
-  o.log(`recommender: ${playlists.length} playlists; training ${dims}-dimensional track embeddings`);
-  const pipeline = await buildPlaylistPipeline(playlists, { embeddings: { dims }, buddies: LIVE_BUDDIES, log: o.log });
-  const live = createLiveRecommender({ pipeline, strategy: o.strategy, k: o.k, refreshEvery: o.refreshEvery, ...(o.taste ? { taste: o.taste } : {}) });
-  const app = streamsApp(o, recommenderTopology(live, `${o.groupPrefix}.recommender.${o.strategy}`));
-  return appOf([app], () => pipeline.close());
+export async function createRecommenderApp(o: RecommenderAppOptions): Promise<ProcessorApp & { readonly live: LiveRecommender; readonly world: LiveWorld }> {
+  const announcements = await readTopicSnapshot(o.kafka, o.topics.name('modelAnnouncements'));
+  let embeddings = false;
+  for (const m of announcements) if (m.value && (await o.serde.decode('modelAnnouncements', m.value)).kind === 'TRACK_EMBEDDINGS') embeddings = true;
+  if (!embeddings) {
+    if (!o.bootstrapEmbeddings) throw new NoEmbeddingsError(o.topics.name('modelAnnouncements'));
+    o.log('recommender: no track embeddings announced yet; training the first ones');
+    await o.bootstrapEmbeddings();
+  }
+  const minSignal = o.taste?.minSignal ?? DEFAULT_MIN_SIGNAL;
+  const world = createLiveWorld({ minSignal, log: o.log, ...(o.index ? { index: o.index } : {}) });
+  const live = createLiveRecommender({
+    world, ranker: createRanker(), strategy: o.strategy, k: o.k, refreshEvery: o.refreshEvery, buddies: LIVE_BUDDIES,
+    ...(o.taste ? { taste: o.taste } : {}), ...o.recommender,
+  });
+  const app = streamsApp(o, recommenderTopology(live, world, recommenderApplicationId(o.groupPrefix, o.strategy), o.startAt));
+  return { ...appOf([app], () => world.close()), live, world };
 }
 
-/** The playlists topic holds no playlist: the recommender has nothing to recommend. */
+export interface BootstrapEmbeddingsOptions {
+  readonly kafka: Kafka;
+  readonly serde: AvroSerde;
+  /** The model registry's folder (BUDDIES_MODELS_DIR). */
+  readonly modelsDir: string;
+  readonly dims?: number;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * The first track embeddings of a new deployment: trained on the playlist table (the playlists topic, folded),
+ * published to the model registry and announced, as `buddies models train-embeddings` does. Throws
+ * {@link EmptyPlaylistTableError} when there is no playlist to train on.
+ */
+export async function bootstrapEmbeddings(o: BootstrapEmbeddingsOptions): Promise<void> {
+  const topic = o.serde.topics.name('playlists');
+  const events: PlaylistEvent[] = [];
+  for (const m of await readTopicSnapshot(o.kafka, topic)) if (m.value) events.push(await o.serde.decode('playlists', m.value));
+  const playlists = pipelinePlaylists(foldPlaylists(events));
+  if (playlists.length === 0) throw new EmptyPlaylistTableError(topic);
+  o.log?.(`recommender: training ${o.dims ?? LIVE_EMBEDDING_DIMS}-dimensional track embeddings on ${playlists.length} playlists`);
+  await publishTrackEmbeddings({
+    registry: createModelRegistry(o.modelsDir), playlists, dims: o.dims ?? LIVE_EMBEDDING_DIMS, announceTo: { kafka: o.kafka, serde: o.serde },
+    ...(o.log ? { log: o.log } : {}),
+  });
+}
+
+/** The playlists topic holds no playlist: there is nothing to train track embeddings on. */
 export class EmptyPlaylistTableError extends Error {
   override readonly name = 'EmptyPlaylistTableError';
   constructor(readonly topic: string) {
     super(`no playlists in ${topic}`);
+  }
+}
+
+/** No track embeddings were ever announced: the recommender has no space to put tastes in. */
+export class NoEmbeddingsError extends Error {
+  override readonly name = 'NoEmbeddingsError';
+  constructor(readonly topic: string) {
+    super(`no track embeddings announced on ${topic}`);
   }
 }

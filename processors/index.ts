@@ -1,8 +1,21 @@
 export { createWarehouseSinkTopology, isRejectedRow, listenRows, feedbackRows, playlistRows, recommendationRows, RejectedRowError, ROW_MAPPERS, SINK_TOPICS } from './warehouse-sink.js';
 export type { WarehouseSinkOptions } from './warehouse-sink.js';
 export type { TableRow, SinkTopic } from './warehouse-sink.js';
-export { createLiveRecommender, DEFAULT_RECOMMENDER_OPTIONS, RECOMMEND_STRATEGIES } from './recommender.js';
-export type { LiveRecommender, RecommenderOptions, RecommendStrategy } from './recommender.js';
+export { createLiveRecommender, DEFAULT_RECOMMENDER_OPTIONS, RECOMMEND_STRATEGIES, USERS_STORE } from './recommender.js';
+export type { LiveRecommender, RecommenderOptions, RecommenderStats, RecommendStrategy, UserState } from './recommender.js';
+export { AUTO_HNSW_USERS, bprScorer, createLiveWorld } from './live-world.js';
+export type { LiveBpr, LiveEmbeddings, LiveIndexKind, LiveWorld, LiveWorldOptions } from './live-world.js';
+export { createLiveCatalog } from './live-catalog.js';
+export type { LiveCatalog } from './live-catalog.js';
+export { EVENT_RULES, validateFeedback, validateListen } from './validation.js';
 export { foldPlaylists, pipelinePlaylists } from './playlist-table.js';
-export { createRecommenderApp, createWarehouseApp, EmptyPlaylistTableError, LIVE_BUDDIES, LIVE_EMBEDDING_DIMS, recommenderTopology } from './apps.js';
-export type { ProcessorApp, RecommenderAppOptions, WarehouseAppOptions } from './apps.js';
+export {
+  bootstrapEmbeddings, createRecommenderApp, createWarehouseApp, createWindowsApp, EmptyPlaylistTableError, LIVE_BUDDIES, LIVE_EMBEDDING_DIMS, NoEmbeddingsError, recommenderApplicationId, recommenderTopology,
+} from './apps.js';
+export { forgetUser, ForgetPendingError } from './forget.js';
+export type { ForgetOptions, ForgetResult } from './forget.js';
+export { inspectUser, knowsUser } from './inspect.js';
+export type { InspectOptions, UserInspection } from './inspect.js';
+export type { BootstrapEmbeddingsOptions, ProcessorApp, RecommenderAppOptions, WarehouseAppOptions, WindowsAppOptions } from './apps.js';
+export { DEFAULT_WINDOW_OPTIONS, INTERACTION_WEIGHTS, interactionOf, windowsTopology, WINDOWS_META_STORE, WINDOWS_STORE } from './windows.js';
+export type { OpenWindow, WindowEvent, WindowsOptions } from './windows.js';

@@ -1,15 +1,25 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRootDir } from '../config/index.js';
+import { createModelRegistry, publishSavedModel } from '../registry/index.js';
+import { saveFactors } from '../models/bpr/index.js';
+import type { ItemEmbeddings } from '../models/embeddings/index.js';
+import { createIdMap } from '../models/interactions.js';
 import { buildPlaylistPipeline, type PipelinePlaylist } from '../models/pipeline/index.js';
+import { createRanker } from '../models/ranking/index.js';
 import {
-  createLocalSerde, createTopologyTestDriver, type AvroSerde, type FeedbackEvent, type ListenEvent, type RecommendationList, type UserPairing, type UserTasteEmbedding,
+  createLocalSerde, createTopologyTestDriver, type AvroSerde, type FeedbackEvent, type ListenEvent, type PlaylistEvent, type RecommendationList, type UserPairing, type UserTasteEmbedding,
 } from '../streams/index.js';
 import { recommenderTopology } from './apps.js';
-import { createLiveRecommender, type LiveRecommender } from './recommender.js';
+import { createLiveWorld, type LiveWorld } from './live-world.js';
+import { createLiveRecommender, USERS_STORE, type RecommenderOptions } from './recommender.js';
 
 let serde: AvroSerde;
-beforeAll(async () => { serde = await createLocalSerde(join(findRootDir(), 'schemas')); });
+let embeddings: ItemEmbeddings;
+const tmp = mkdtempSync(join(tmpdir(), 'buddies-rec-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** 3 genres × 30 playlists of 12 tracks from the genre's 30 tracks; playlist 7 is the most followed. */
 function genreWorld(): PipelinePlaylist[] {
@@ -21,88 +31,215 @@ function genreWorld(): PipelinePlaylist[] {
   }));
 }
 
-/** The recommender topology in the test driver (real Avro serde): records in, decoded outputs out. */
-function driver(live: LiveRecommender) {
-  const d = createTopologyTestDriver(recommenderTopology(live, 'recommender-test'), { serde });
-  return {
-    listen: (e: ListenEvent) => d.pipe('listens', e.userId, e),
-    feedback: (e: FeedbackEvent) => d.pipe('feedback', e.userId, e),
-    lists: async (): Promise<RecommendationList[]> => (await d.outputs('recommendations')).map((o) => o.value),
-    tastes: async (): Promise<UserTasteEmbedding[]> => (await d.outputs('tasteEmbeddings')).map((o) => o.value),
-    pairings: async (): Promise<UserPairing[]> => (await d.outputs('pairings')).map((o) => o.value),
-  };
-}
-
-const listen = (user: string, track: string, msPlayed = 200_000): ListenEvent => ({
-  eventId: `${user}-${track}`, userId: user, trackId: track, playlistId: null, source: 'LIBRARY', msPlayed, trackDurationMs: 200_000, eventTime: 1, recommendationId: null,
+const playlistEvent = (p: PipelinePlaylist, eventTime = 0): PlaylistEvent => ({
+  eventId: `pe-${p.id}-${eventTime}`, playlistId: p.id, kind: 'CREATE', ownerId: p.owner, name: `playlist ${p.id}`, tracks: [...p.tracks], followers: p.followers, organic: true, eventTime,
 });
 
-describe('live recommender processor', () => {
+beforeAll(async () => {
+  serde = await createLocalSerde(join(findRootDir(), 'schemas'));
+  const pipeline = await buildPlaylistPipeline(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
+  embeddings = pipeline.embeddings;
+  await pipeline.close();
+});
+
+/** The recommender topology in the test driver (real Avro serde), its world fed through the global tables. */
+async function setup(o: Partial<Omit<RecommenderOptions, 'world'>> = {}) {
+  const world: LiveWorld = createLiveWorld({ minSignal: 3 });
+  world.useEmbeddings({ embeddings, version: 'emb1' });
+  const live = createLiveRecommender({ world, ranker: createRanker(), k: 5, refreshEvery: 4, buddies: 10, now: () => 42, listsFrom: 0, ...o });
+  const d = createTopologyTestDriver(recommenderTopology(live, world, 'recommender-test'), { serde, partitions: 2 });
+  const [playlists, tastes, models] = world.globals;
+  for (const p of genreWorld()) await d.pipeGlobal(playlists, p.id, playlistEvent(p));
+  const t = {
+    d, live, world,
+    listen: (e: ListenEvent) => d.pipe('listens', e.userId, e),
+    feedback: (e: FeedbackEvent) => d.pipe('feedback', e.userId, e),
+    lists: async (user?: string): Promise<RecommendationList[]> => (await d.outputs('recommendations')).map((o) => o.value).filter((l) => !user || l.userId === user),
+    tastes: async (): Promise<UserTasteEmbedding[]> => (await d.outputs('tasteEmbeddings')).map((o) => o.value),
+    pairings: async (user?: string): Promise<UserPairing[]> => (await d.outputs('pairings')).map((o) => o.value).filter((p) => !user || p.userId === user),
+    /** What the global table of the taste topic would read: the committed taste records, fed back. */
+    async feedTastes() {
+      for (const taste of await t.tastes()) await d.pipeGlobal(tastes, taste.userId, taste);
+    },
+    playlists, models, tastesSpec: tastes,
+  };
+  return t;
+}
+
+let n = 0;
+const listen = (user: string, track: string, msPlayed = 200_000, eventTime = 1): ListenEvent => ({
+  eventId: `l${n++}`, userId: user, trackId: track, playlistId: null, source: 'LIBRARY', msPlayed, trackDurationMs: 200_000, eventTime, recommendationId: null,
+});
+const feedback = (user: string, kind: FeedbackEvent['kind'], playlistId: string | null, eventTime = 2): FeedbackEvent => ({
+  eventId: `f${n++}`, userId: user, kind, trackId: null, playlistId, recommendationId: null, position: null, eventTime,
+});
+
+describe('live recommender on durable state', () => {
   it('gives a newcomer popular playlists, then, after a few plays, playlists of their genre from buddies', async () => {
-    const pipeline = await buildPlaylistPipeline(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
-    const live = createLiveRecommender({ pipeline, k: 5, refreshEvery: 4, now: () => 42, listsFrom: 0 });
-    const d = driver(live);
-    await d.listen(listen('ana', 'unknown'));
-    expect(await d.tastes()).toHaveLength(0); // no embedded track yet: no taste
-    let out = await d.lists();
+    const t = await setup();
+    await t.listen(listen('ana', 'unknown'));
+    expect(await t.tastes()).toHaveLength(0); // no embedded track yet: no taste
+    let out = await t.lists();
     expect(out).toHaveLength(1);
-    expect(out[0]).toMatchObject({ userId: 'ana', coldStart: true, generatedAt: 42 });
+    expect(out[0]).toMatchObject({ userId: 'ana', coldStart: true, generatedAt: 42, modelVersion: 'buddies@emb:emb1+bpr:none' });
     expect(out[0]?.items[0]?.playlistId).toBe('7');
 
-    for (const t of [1, 2, 3, 4]) await d.listen(listen('ana', `g2-t${t}`));
-    out = await d.lists();
+    for (const tr of [1, 2, 3, 4]) await t.listen(listen('ana', `g2-t${tr}`));
+    out = await t.lists();
     expect(out).toHaveLength(2);
     const personal = out[1] as RecommendationList;
     expect(personal.coldStart).toBe(false);
-    expect(personal.items.map((i) => i.rank)).toEqual([1, 2, 3, 4, 5]);
     for (const item of personal.items) {
       expect(Number(item.playlistId) % 3).toBe(2);
       expect(item.explanation.buddyId).toBe(`o${item.playlistId}`);
       expect(item.explanation.reason).toMatch(/^made by your buddy o\d+, \d+% taste match$/);
     }
-    // the taste (decayed mean of the played tracks, unit length) and the buddies went out with the list
-    const taste = (await d.tastes()).at(-1) as UserTasteEmbedding;
-    expect(taste).toMatchObject({ userId: 'ana', eventCount: 4, embeddingVersion: 'ppmi-svd-8' });
+    const taste = (await t.tastes()).at(-1) as UserTasteEmbedding;
+    expect(taste).toMatchObject({ userId: 'ana', eventCount: 4, embeddingVersion: 'emb1', follows: [] });
     expect(Math.hypot(...taste.vector)).toBeCloseTo(1, 5);
-    const buddies = ((await d.pairings()).at(-1) as UserPairing).buddies;
-    expect(buddies).toHaveLength(10);
-    expect(buddies.filter((b) => Number(b.userId.slice(1)) % 3 === 2).length).toBeGreaterThanOrEqual(8);
+    const buddies = ((await t.pairings('ana')).at(-1) as UserPairing).buddies;
+    expect(buddies.filter((b) => Number(b.userId.slice(1)) % 3 === 2).length).toBeGreaterThanOrEqual(Math.ceil(buddies.length * 0.8));
     // nothing shown before is shown again
     const shown = new Set(out[0]?.items.map((i) => i.playlistId));
     expect(personal.items.some((i) => shown.has(i.playlistId))).toBe(false);
-    await pipeline.close();
+    // the state is in the store: events counted, shown playlists excluded
+    const state = t.d.store(USERS_STORE, 0).get('ana') ?? t.d.store(USERS_STORE, 1).get('ana');
+    expect(state?.events).toBe(5);
+    expect(Object.keys(state?.excluded ?? {})).toEqual(expect.arrayContaining([...shown]));
   });
 
-  it('refreshes at once on a dismissal and never recommends the dismissed playlist; skips do not count as taste', async () => {
-    const pipeline = await buildPlaylistPipeline(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
-    const live = createLiveRecommender({ pipeline, k: 3, refreshEvery: 100, strategy: 'popular', listsFrom: 0 });
-    const d = driver(live);
-    await d.listen(listen('bo', 'g0-t1', 5_000)); // a 5 s skip
-    let out = await d.lists();
+  it('pairs listeners live: a listener who owns nothing becomes a buddy, and what they follow is recommended', async () => {
+    const t = await setup();
+    for (const tr of [1, 2, 3, 4, 5, 6, 7, 8]) await t.listen(listen('lis', `g1-t${tr}`));
+    await t.feedback(feedback('lis', 'FOLLOW_PLAYLIST', '4')); // a genre-1 playlist
+    await t.feedTastes();
+    expect(t.world.index()?.has('lis')).toBe(true);
+    expect(t.world.catalog.followedBy('lis')).toEqual(['4']);
+    for (const tr of [1, 2, 3, 4, 5, 6, 7, 8]) await t.listen(listen('bo', `g1-t${tr}`)); // the same taste as lis
+    const pairing = (await t.pairings('bo')).at(-1) as UserPairing;
+    expect(pairing.buddies.map((b) => b.userId)).toContain('lis');
+    const list = (await t.lists('bo')).at(-1) as RecommendationList;
+    const viaLis = list.items.find((i) => i.explanation.buddyId === 'lis');
+    // bo's list may take '4' through its owner or through lis; either way it comes from a buddy of the genre
+    expect(list.items.every((i) => Number(i.playlistId) % 3 === 1)).toBe(true);
+    if (viaLis) expect(viaLis.explanation.reason).toMatch(/^followed by your buddy lis/);
+  });
+
+  it('keeps state through a restart: counts, exclusions, and no event counted twice', async () => {
+    const t = await setup({ showExclusionMs: 1000 });
+    const events = [1, 2, 3, 4].map((tr) => listen('cy', `g0-t${tr}`, 200_000, 10));
+    for (const e of events) await t.listen(e);
+    const shown = new Set((await t.lists('cy')).flatMap((l) => l.items.map((i) => i.playlistId)));
+    await t.d.restart();
+    for (const e of events) await t.listen(e); // replayed: counted once
+    expect(t.live.stats.duplicates).toBe(4);
+    for (const tr of [5, 6, 7, 8]) await t.listen(listen('cy', `g0-t${tr}`, 200_000, 20));
+    const state = [0, 1].map((p) => t.d.store(USERS_STORE, p).get('cy')).find(Boolean);
+    expect(state?.events).toBe(8);
+    const after = (await t.lists('cy')).at(-1) as RecommendationList;
+    expect(after.items.some((i) => shown.has(i.playlistId))).toBe(false);
+    // once the exclusion period (event time) has passed, a shown playlist may come back
+    for (const tr of [9, 10, 11, 12]) await t.listen(listen('cy', `g0-t${tr}`, 200_000, 5000));
+    const ex = [0, 1].map((p) => t.d.store(USERS_STORE, p).get('cy')).find(Boolean);
+    expect(Object.values(ex?.excluded ?? {}).every((until) => until > 5000)).toBe(true);
+  });
+
+  it('recommends a playlist created while it runs, and never one deleted', async () => {
+    const t = await setup({ k: 10 }); // every buddy's playlist fits in a list: the test is that the new one is a candidate
+    for (const tr of [1, 2, 3, 4]) await t.listen(listen('dee', `g2-t${tr}`));
+    // a curator with dee's taste, who made a playlist of it with tracks dee has not heard yet
+    const fresh: PipelinePlaylist = { id: 'new', owner: 'o-new', followers: 0, tracks: [1, 2, 3, 4, 5, 6, 7, 8, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29].map((i) => `g2-t${i}`) };
+    await t.d.pipeGlobal(t.playlists, 'new', playlistEvent(fresh, 5));
+    expect(t.world.index()?.has('o-new')).toBe(true); // its curator is a buddy from their first playlist
+    for (const tr of [5, 6, 7, 8]) await t.listen(listen('dee', `g2-t${tr}`));
+    expect(((await t.pairings('dee')).at(-1) as UserPairing).buddies.map((b) => b.userId)).toContain('o-new');
+    const list = (await t.lists('dee')).at(-1) as RecommendationList;
+    expect(list.items.map((i) => i.playlistId)).toContain('new');
+    const top = list.items.find((i) => i.playlistId === 'new');
+    expect(top?.explanation.buddyId).toBe('o-new');
+    // deleted: never again
+    const second = list.items.find((i) => i.playlistId !== 'new')?.playlistId as string;
+    await t.d.pipeGlobal(t.playlists, second, { ...playlistEvent(genreWorld()[Number(second)]!, 6), kind: 'DELETE' });
+    await t.feedback(feedback('dee', 'DISMISS', 'new')); // refresh at once
+    for (const l of (await t.lists('dee')).slice(-1)) expect(l.items.map((i) => i.playlistId)).not.toContain(second);
+    expect(t.world.catalog.get(second)).toBeUndefined();
+  });
+
+  it('scores with a BPR model once it is announced, and names its version in the lists', async () => {
+    const registry = createModelRegistry(join(tmp, 'registry'));
+    const run = async (bprDir?: string) => {
+      const t = await setup({ ranker: createRanker({ weights: { bpr: 5 } }) }); // BPR weighs enough to reorder this tiny world
+      if (bprDir) {
+        const v = await publishSavedModel(registry, 'BPR', bprDir);
+        await t.d.pipeGlobal(t.models, 'bpr', { modelName: 'bpr', modelVersion: v.version, kind: 'BPR', artifactUri: registry.artifactUri('BPR', v.version), backend: 'test', metrics: {}, trainedAt: 1 });
+        await t.world.settled();
+        expect(t.world.bpr()?.version).toBe(v.version);
+      }
+      for (const tr of [1, 2, 3, 4, 5]) await t.listen(listen('eve', `g1-t${tr}`)); // a cold-start list, then a personal one
+      return { list: (await t.lists('eve')).at(-1) as RecommendationList, buddies: ((await t.pairings('eve')).at(-1) as UserPairing).buddies };
+    };
+    const plain = await run();
+    expect(plain.list.modelVersion).toBe('buddies@emb:emb1+bpr:none');
+    // BPR prefers the buddies' playlists that the plain ranking left out, and dislikes every other one
+    const shown = new Set(plain.list.items.map((i) => i.playlistId));
+    const loved = plain.buddies.map((b) => b.userId.slice(1)).filter((id) => !shown.has(id));
+    expect(loved.length).toBeGreaterThan(0);
+    const items = createIdMap(genreWorld().map((p) => p.id));
+    const stride = 3;
+    const itemFactors = new Float32Array(items.ids.length * stride);
+    for (const id of items.ids) itemFactors[Number(items.indexOf(id)) * stride + 2] = loved.includes(id) ? 10 : -10; // the item bias
+    const dir = join(tmp, 'bpr');
+    await saveFactors({ factors: 2, itemBias: true, stride, users: createIdMap(['eve']), items, userFactors: Float32Array.from([0, 0, 1]), itemFactors }, dir, { factors: 2, itemBias: true } as never, 'test');
+    const scored = await run(dir);
+    const [published] = await registry.list('BPR');
+    expect(scored.list.modelVersion).toBe(`buddies@emb:emb1+bpr:${published?.version}`);
+    const count = (l: RecommendationList) => l.items.filter((i) => loved.includes(i.playlistId)).length;
+    expect(count(plain.list)).toBe(0);
+    expect(count(scored.list)).toBeGreaterThan(0);
+  });
+
+  it('forgets a user: store entry gone, tombstones out, and others re-paired without them', async () => {
+    const t = await setup();
+    for (const tr of [1, 2, 3, 4, 5, 6, 7, 8]) await t.listen(listen('fay', `g0-t${tr}`));
+    await t.feedTastes();
+    for (const tr of [1, 2, 3, 4, 5, 6, 7, 8]) await t.listen(listen('gil', `g0-t${tr}`)); // the same taste as fay
+    expect(((await t.pairings('gil')).at(-1) as UserPairing).buddies.map((b) => b.userId)).toContain('fay');
+    await t.feedback({ ...feedback('fay', 'FORGET_USER', null), eventTime: 3 });
+    expect([0, 1].some((p) => t.d.store(USERS_STORE, p).has('fay'))).toBe(false);
+    expect(t.d.tombstones('tasteEmbeddings')).toContain('fay');
+    expect(t.d.tombstones('pairings')).toContain('fay');
+    await t.d.pipeGlobal(t.tastesSpec, 'fay', null); // the tombstone reaches every instance's world
+    expect(t.world.index()?.has('fay')).toBe(false);
+    await t.d.advanceWallClock(1000);
+    expect(((await t.pairings('gil')).at(-1) as UserPairing).buddies.map((b) => b.userId)).not.toContain('fay');
+  });
+
+  it('rebuilds a taste in new track embeddings when they are swapped in', async () => {
+    const t = await setup();
+    for (const tr of [1, 2, 3, 4]) await t.listen(listen('hal', `g2-t${tr}`));
+    t.world.useEmbeddings({ embeddings, version: 'emb2' });
+    for (const tr of [5, 6, 7, 8]) await t.listen(listen('hal', `g2-t${tr}`));
+    const taste = (await t.tastes()).at(-1) as UserTasteEmbedding;
+    expect(taste).toMatchObject({ userId: 'hal', embeddingVersion: 'emb2' });
+    // rebuilt from the recent ring at the first event after the swap (its positives kept): 4 + 1, published then
+    expect(taste.eventCount).toBe(5);
+    expect((await t.lists('hal')).at(-1)?.modelVersion).toBe('buddies@emb:emb2+bpr:none');
+  });
+
+  it('dead-letters invalid events with the reason and refreshes at once on a dismissal', async () => {
+    const t = await setup({ strategy: 'popular', refreshEvery: 100, k: 3 });
+    await t.listen({ ...listen('ivy', 'g0-t1'), trackDurationMs: 0 });
+    expect(t.d.deadLetters()).toHaveLength(1);
+    expect(t.d.deadLetters()[0]?.code).toBe('VALIDATION');
+    await t.listen(listen('ivy', 'g0-t1', 5_000));
+    let out = await t.lists('ivy');
     expect(out).toHaveLength(1);
     const dismissed = out[0]?.items[0]?.playlistId as string;
-    const fb: FeedbackEvent = { eventId: 'f', userId: 'bo', kind: 'DISMISS', trackId: null, playlistId: dismissed, recommendationId: out[0]?.recommendationId ?? null, position: 1, eventTime: 2 };
-    await d.feedback(fb);
-    out = await d.lists();
+    await t.feedback(feedback('ivy', 'DISMISS', dismissed));
+    out = await t.lists('ivy');
     expect(out).toHaveLength(2);
     expect(out[1]?.items.map((i) => i.playlistId)).not.toContain(dismissed);
-    await d.feedback({ ...fb, kind: 'IMPRESSION' });
-    expect(await d.lists()).toHaveLength(2);
-    expect(live.stats).toEqual({ users: 1, lists: 2 });
-    await pipeline.close();
-  });
-
-  it('folds a backlog of old events into the taste without sending lists for them', async () => {
-    const pipeline = await buildPlaylistPipeline(genreWorld(), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
-    const live = createLiveRecommender({ pipeline, k: 3, refreshEvery: 1, listsFrom: 1000 });
-    const d = driver(live);
-    for (const t of [1, 2, 3, 4]) await d.listen({ ...listen('cy', `g1-t${t}`), eventTime: 999 });
-    expect(await d.lists()).toHaveLength(0);
-    await d.listen({ ...listen('cy', 'g1-t5'), eventTime: 1000 });
-    const out = await d.lists();
-    expect(out).toHaveLength(1);
-    expect(out[0]?.coldStart).toBe(false); // the backlog made the taste: personalised at once
-    expect((await d.tastes()).at(-1)?.eventCount).toBe(5);
-    await pipeline.close();
+    await t.feedback(feedback('ivy', 'IMPRESSION', dismissed));
+    expect(await t.lists('ivy')).toHaveLength(2);
   });
 });

@@ -1,25 +1,79 @@
-import { randomUUID } from 'node:crypto';
-import { vectorOf } from '../models/embeddings/index.js';
-import type { PlaylistPipeline } from '../models/pipeline/index.js';
-import type { Recommendation } from '../models/ranking/index.js';
-import { createTasteModel, type TasteSignal, type TasteModel, type TasteModelOptions, type TasteState } from '../models/taste/index.js';
-import type { FeedbackEvent, ListenEvent, RecommendationList, TaskContext, TaskProcessor } from '../streams/index.js';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Neighbor } from '../models/pairing/index.js';
+import type { Ranker, Recommendation } from '../models/ranking/index.js';
+import {
+  createTasteModel, type RecentRing, type TasteModel, type TasteModelOptions, type TasteSignal, type TasteState,
+} from '../models/taste/index.js';
+import {
+  storeSpec, type FeedbackEvent, type KeyValueStore, type ListenEvent, type RecommendationList, type TaskContext, type TaskProcessor, type TaskRecord,
+} from '../streams/index.js';
+import type { LiveWorld } from './live-world.js';
+import { validateFeedback, validateListen } from './validation.js';
 
 /** How the live recommender chooses: the buddies pipeline, or a baseline to compare online metrics with. */
 export type RecommendStrategy = 'buddies' | 'popular' | 'random';
 
-/** Defaults of {@link createLiveRecommender} (and of `buddies process recommender`). */
-export const DEFAULT_RECOMMENDER_OPTIONS = { k: 10, refreshEvery: 5, strategy: 'buddies' } as const;
-
 export const RECOMMEND_STRATEGIES: readonly RecommendStrategy[] = ['buddies', 'popular', 'random'];
 
+/** Defaults of {@link createRecommenderProcessor} (and of `buddies start` / `buddies process recommender`). */
+export const DEFAULT_RECOMMENDER_OPTIONS = {
+  k: 10,
+  refreshEvery: 5,
+  strategy: 'buddies',
+  /** A playlist shown and ignored is not shown again for this long (event time). */
+  showExclusionMs: 24 * 3_600_000,
+  /** Playlists remembered per user as excluded (owned, followed, dismissed, recently shown). */
+  excludedCapacity: 500,
+  /** Event ids remembered per user, so a replayed or duplicated event is not counted twice. */
+  seenCapacity: 256,
+  /** Followed playlists published per user (candidates for their buddies). */
+  followsCapacity: 200,
+  /** A taste is published (and so re-paired by others) when its cosine to the last published one falls below 1 − this. */
+  tasteThreshold: 0.01,
+  /** Recent items per user's taste (heard tracks; the basis of a rebuild after an embeddings swap). */
+  recentCapacity: 100,
+} as const;
+
+/** Exclusions that never expire (owned, followed, dismissed); JSON has no Infinity. */
+const FOREVER = Number.MAX_SAFE_INTEGER;
+
+/** A user's state in the `users` store (JSON in its changelog): bounded whatever their history. */
+export interface UserState {
+  readonly v: 1;
+  /** The incremental decayed taste (models/taste), `sum` as plain numbers; `updatedAt` null before any event. */
+  taste: { sum: number[]; mass: number; positives: number; updatedAt: number | null; recent: RecentRing };
+  /** Version of the track embeddings `taste.sum` lives in; on a swap the taste is rebuilt from `recent`. */
+  embeddingVersion: string;
+  /** Playlist → event time until which it is excluded ({@link FOREVER}: owned, followed, dismissed). */
+  excluded: Record<string, number>;
+  /** Followed playlists, newest first. */
+  follows: string[];
+  /** Ring of hashes of recent event ids. */
+  seen: string[];
+  seenHead: number;
+  /** Events counted (each distinct event once). */
+  events: number;
+  sinceRefresh: number;
+  lists: number;
+  /** Buddies last published (ids, best first). */
+  buddies: string[];
+  /** The taste vector last published, or null. */
+  published: number[] | null;
+  /** The latest recommendation list, as published (for `buddies inspect`). */
+  lastList: { recommendationId: string; generatedAt: number; modelVersion: string; playlists: string[] } | null;
+}
+
+/** The recommender's store: one entry per user of the task's partition, restored from its changelog. */
+export const USERS_STORE = storeSpec<UserState>('users');
+
 export interface RecommenderOptions {
-  /** Embeddings, playlist catalogue, owners' tastes in the pairing index, ranker: built from the playlists known at start. */
-  readonly pipeline: PlaylistPipeline;
+  /** Playlists, tastes, pairing index and models of the whole world (global tables). */
+  readonly world: LiveWorld;
+  readonly ranker: Ranker;
   readonly strategy?: RecommendStrategy;
   /** Playlists per list (default 10). */
   readonly k?: number;
-  /** Buddies per user (default: the pipeline's). */
+  /** Buddies per user (default 50). */
   readonly buddies?: number;
   /** Listens between two refreshes of a user's list (default 5); follows and dismissals refresh at once. */
   readonly refreshEvery?: number;
@@ -27,131 +81,221 @@ export interface RecommenderOptions {
   readonly playedThrough?: number;
   /** The incremental taste model (decay half-life, weights per feedback kind, recent ring, cold-start signal). */
   readonly taste?: Omit<TasteModelOptions, 'dims'>;
-  /** Playlists remembered per user as shown, followed or dismissed, never recommended again (default 500). */
+  readonly showExclusionMs?: number;
   readonly excludedCapacity?: number;
-  readonly modelVersion?: string;
+  readonly seenCapacity?: number;
+  readonly tasteThreshold?: number;
   /**
-   * Events older than this (epoch ms) only update the taste; they trigger no list. Default: an hour before
-   * the recommender was created, so a backlog (an import, a long stop) is folded in without a burst of
-   * stale lists.
+   * Events older than this (epoch ms) only update the state; they trigger no list. Default: an hour before the
+   * processor was created, so a backlog (an import, a long stop) is folded in without a burst of stale lists.
    */
   readonly listsFrom?: number;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Counts events seen before (a replay or a duplicate), skipped. */
+  readonly onDuplicate?: () => void;
 }
 
-/** Per-user state, owned by one recommender instance (never module-level); bounded whatever the history. */
-interface UserState {
-  taste: TasteState;
-  /** Insertion-ordered, trimmed to `excludedCapacity` oldest first. */
-  readonly excluded: Set<string>;
-  sinceRefresh: number;
+/** Process-wide counters of the recommender (every task of the process). */
+export interface RecommenderStats {
   lists: number;
+  duplicates: number;
+  tastesPublished: number;
+  pairingsPublished: number;
+  forgotten: number;
 }
 
 export interface LiveRecommender {
-  /** Processor for the listens topic: folds plays and skips into the user's taste, refreshes the list every N listens. */
-  readonly listens: TaskProcessor<'listens'>;
-  /** Processor for the feedback topic: likes, follows, skips and dismissals move the taste; follows and dismissals refresh. */
-  readonly feedback: TaskProcessor<'feedback'>;
-  readonly stats: { readonly users: number; readonly lists: number };
+  /** A fresh processor for a task (the topology's `processor`). */
+  processor(): TaskProcessor<'listens' | 'feedback'>;
+  readonly stats: Readonly<RecommenderStats>;
+  /** The model version its lists carry now. */
+  modelVersion(): string;
 }
 
+const hashId = (id: string) => createHash('sha1').update(id).digest('base64url').slice(0, 12);
+
 /**
- * The live side of the pipeline. Each user's taste is the incremental, decayed taste model of models/taste
- * (the same code the offline commands use) over the track embeddings; their buddies are its nearest owners in
- * the pairing index; candidates are the buddies' playlists, ranked by the ranker. Each refresh writes, in the
- * transaction of the input offsets, the user's taste embedding, their buddies and the recommendation list.
+ * The live recommender. Per user (in the `users` store, exactly-once with the outputs): the incremental decayed
+ * taste of models/taste over the track embeddings in use, exclusions, follows and recent event ids. Buddies are the
+ * nearest tastes in the world's pairing index (every listener who published a taste, and curators through their
+ * playlists); candidates are playlists buddies made or follow; the ranker (with BPR when a model is announced)
+ * orders them. A refresh writes, in the transaction of the input offsets, the taste (when it moved), the pairing
+ * (when it changed) and the list.
  */
 export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender {
-  const { pipeline } = opts;
-  const k = opts.k ?? DEFAULT_RECOMMENDER_OPTIONS.k;
-  const nBuddies = opts.buddies ?? pipeline.options.buddies;
-  const every = opts.refreshEvery ?? DEFAULT_RECOMMENDER_OPTIONS.refreshEvery;
+  const D = DEFAULT_RECOMMENDER_OPTIONS;
+  const { world, ranker } = opts;
+  const k = opts.k ?? D.k;
+  const nBuddies = opts.buddies ?? 50;
+  const every = opts.refreshEvery ?? D.refreshEvery;
   const through = opts.playedThrough ?? 0.5;
-  const excludedCapacity = opts.excludedCapacity ?? 500;
-  const strategy = opts.strategy ?? DEFAULT_RECOMMENDER_OPTIONS.strategy;
+  const strategy = opts.strategy ?? D.strategy;
+  const showFor = opts.showExclusionMs ?? D.showExclusionMs;
+  const excludedCapacity = opts.excludedCapacity ?? D.excludedCapacity;
+  const seenCapacity = opts.seenCapacity ?? D.seenCapacity;
+  const threshold = opts.tasteThreshold ?? D.tasteThreshold;
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
   const listsFrom = opts.listsFrom ?? now() - 3_600_000;
-  const embeddingVersion = `${pipeline.embeddings.method}-${pipeline.embeddings.dims}`;
-  const modelVersion = opts.modelVersion ?? `${strategy}@${embeddingVersion}`;
-  if (!Number.isInteger(k) || k < 1) throw new RangeError('k must be a positive integer');
-  if (!Number.isInteger(every) || every < 1) throw new RangeError('refreshEvery must be a positive integer');
-  if (!Number.isInteger(nBuddies) || nBuddies < 1) throw new RangeError('buddies must be a positive integer');
-  const model: TasteModel = createTasteModel({ ...opts.taste, dims: pipeline.embeddings.dims });
-  const users = new Map<string, UserState>();
-  let lists = 0;
-  let allPlaylists: readonly string[] | undefined; // baselines only, listed on first use
-  const trackVector = (id: string) => vectorOf(pipeline.embeddings, id);
-  const playlistVector = (id: string) => pipeline.catalog.get(id)?.centroid;
+  for (const [name, v] of [['k', k], ['refreshEvery', every], ['buddies', nBuddies], ['seenCapacity', seenCapacity], ['excludedCapacity', excludedCapacity]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+  }
+  if (!(threshold >= 0 && threshold < 1)) throw new RangeError(`tasteThreshold must be in [0, 1), got ${threshold}`);
+  const stats: RecommenderStats = { lists: 0, duplicates: 0, tastesPublished: 0, pairingsPublished: 0, forgotten: 0 };
+  const models = new Map<number, TasteModel>();
+  const modelFor = (dims: number): TasteModel => {
+    let m = models.get(dims);
+    if (!m) models.set(dims, (m = createTasteModel({ recentCapacity: D.recentCapacity, ...opts.taste, dims })));
+    return m;
+  };
+  const embedding = () => {
+    const e = world.embeddings();
+    if (!e) throw new Error('no track embeddings in use');
+    return e;
+  };
+  const modelVersion = () => (strategy === 'buddies' ? `buddies@emb:${world.embeddings()?.version ?? 'none'}+bpr:${world.bpr()?.version ?? 'none'}` : strategy);
+  const playlistVector = (id: string | null) => (id ? world.catalog.get(id)?.centroid : undefined);
+  const vectorFor = (kind: TasteSignal, item: string) => (kind === 'follow' || kind === 'dismiss' ? playlistVector(item) : world.trackVector(item));
 
-  const exclude = (s: UserState, playlistId: string) => {
-    s.excluded.delete(playlistId);
-    s.excluded.add(playlistId);
-    for (const old of s.excluded) {
-      if (s.excluded.size <= excludedCapacity) break;
-      s.excluded.delete(old);
+  const toTaste = (s: UserState): TasteState => ({
+    sum: Float32Array.from(s.taste.sum), mass: s.taste.mass, positives: s.taste.positives,
+    updatedAt: s.taste.updatedAt ?? Number.NEGATIVE_INFINITY, recent: s.taste.recent,
+  });
+  const setTaste = (s: UserState, t: TasteState) => {
+    s.taste = { sum: Array.from(t.sum), mass: t.mass, positives: t.positives, updatedAt: Number.isFinite(t.updatedAt) ? t.updatedAt : null, recent: t.recent };
+  };
+  /** The user's taste in the embeddings in use: rebuilt from the recent ring after a swap. */
+  const tasteOf = (s: UserState): { model: TasteModel; taste: TasteState } => {
+    const e = embedding();
+    const model = modelFor(e.embeddings.dims);
+    if (s.embeddingVersion === e.version && s.taste.sum.length === e.embeddings.dims) return { model, taste: toTaste(s) };
+    const old = s.taste.recent;
+    let taste = model.empty();
+    const n = old.items.length;
+    for (let j = 0; j < n; j++) {
+      const i = (old.head + j) % n; // oldest first
+      const kind = old.kinds[i]!;
+      taste = model.update(taste, { kind, itemId: old.items[i]!, vector: vectorFor(kind, old.items[i]!), at: old.at[i]! });
     }
+    taste = { ...taste, positives: Math.max(taste.positives, s.taste.positives) };
+    s.embeddingVersion = e.version;
+    s.published = null; // republish in the new space
+    setTaste(s, taste);
+    return { model, taste };
   };
 
-  const stateOf = (user: string, at: number): UserState => {
-    let s = users.get(user);
-    if (!s) {
-      // an owner likes the tracks of their own playlists: that is their taste until they listen live
-      let taste = model.empty();
-      const made = pipeline.catalog.madeBy(user);
-      for (const id of made) {
-        for (const t of pipeline.catalog.get(id)?.tracks ?? []) taste = model.update(taste, { kind: 'play', itemId: t, vector: trackVector(t), at });
-      }
-      s = { taste, excluded: new Set(), sinceRefresh: 0, lists: 0 };
-      for (const id of [...made, ...pipeline.catalog.followedBy(user)]) exclude(s, id);
-      users.set(user, s);
+  const exclude = (s: UserState, playlistId: string, until: number) => {
+    const prev = s.excluded[playlistId];
+    if (prev !== undefined && prev >= until) return;
+    delete s.excluded[playlistId]; // re-insert: insertion order is age order
+    s.excluded[playlistId] = until;
+    const keys = Object.keys(s.excluded);
+    for (let i = 0; keys.length - i > excludedCapacity; i++) delete s.excluded[keys[i]!];
+  };
+  const activeExclusions = (s: UserState, at: number): Set<string> => {
+    const out = new Set<string>();
+    for (const [id, until] of Object.entries(s.excluded)) {
+      if (until > at) out.add(id);
+      else delete s.excluded[id];
     }
+    return out;
+  };
+
+  const newUser = (user: string, at: number): UserState => {
+    const s: UserState = {
+      v: 1, taste: { sum: [], mass: 0, positives: 0, updatedAt: null, recent: { items: [], kinds: [], at: [], head: 0 } }, embeddingVersion: '',
+      excluded: {}, follows: [], seen: [], seenHead: 0, events: 0, sinceRefresh: 0, lists: 0, buddies: [], published: null, lastList: null,
+    };
+    const { model, taste: empty } = tasteOf(s);
+    let taste = empty;
+    // a curator likes the tracks of their own playlists: that is their taste until they listen live
+    for (const id of world.catalog.madeBy(user)) {
+      exclude(s, id, FOREVER);
+      for (const t of world.catalog.get(id)?.tracks ?? []) taste = model.update(taste, { kind: 'play', itemId: t, vector: world.trackVector(t), at });
+    }
+    setTaste(s, taste);
     return s;
   };
 
-  const fold = (s: UserState, kind: TasteSignal, itemId: string, vector: Float32Array | undefined, at: number) => {
-    s.taste = model.update(s.taste, { kind, itemId, vector, at });
+  /** True when the event was counted before; otherwise remembers it. */
+  const duplicate = (s: UserState, eventId: string): boolean => {
+    const h = hashId(eventId);
+    if (s.seen.includes(h)) return true;
+    if (s.seen.length < seenCapacity) s.seen.push(h);
+    else s.seen[s.seenHead] = h;
+    s.seenHead = (s.seenHead + 1) % seenCapacity;
+    return false;
   };
 
-  async function choose(user: string, s: UserState): Promise<{ recs: Recommendation[]; buddies: { id: string; score: number }[]; coldStart: boolean; taste: Float32Array | undefined }> {
-    const taste = model.vector(s.taste);
+  const fold = (s: UserState, kind: TasteSignal, itemId: string, vector: Float32Array | undefined, at: number) => {
+    const { model, taste } = tasteOf(s);
+    setTaste(s, model.update(taste, { kind, itemId, vector, at }));
+  };
+
+  function choose(user: string, s: UserState, taste: Float32Array | undefined, hasSignal: boolean, heard: Set<string>, at: number): { recs: Recommendation[]; buddies: Neighbor[] } {
+    const excluded = activeExclusions(s, at);
     if (strategy === 'buddies') {
-      const buddies = taste ? pipeline.index.query(taste, nBuddies, { exclude: new Set([user]) }) : [];
-      const heard = new Set(model.recentItems(s.taste, ['play', 'like']));
-      const recs = pipeline.ranker.rank({
-        user: { id: user, taste, hasSignal: model.hasSignal(s.taste), heard: (t) => heard.has(t), excluded: s.excluded },
-        buddies, catalog: pipeline.catalog, k,
+      const index = world.index();
+      const buddies = taste && index ? index.query(taste, nBuddies, { exclude: new Set([user]) }) : [];
+      const bpr = world.bpr();
+      const recs = ranker.rank({
+        user: { id: user, taste, hasSignal, heard: (t) => heard.has(t), excluded },
+        buddies, catalog: world.catalog, k, ...(bpr ? { bpr: (u, p) => bpr.score(u, p) } : {}),
       });
-      return { recs, buddies, taste, coldStart: recs.every((r) => r.explanation.reason === 'popular') };
+      return { recs, buddies };
     }
-    allPlaylists ??= pipeline.catalog.popular(Number.MAX_SAFE_INTEGER);
-    const pool = allPlaylists.filter((id) => !s.excluded.has(id));
+    const pool = world.catalog.popular(Number.MAX_SAFE_INTEGER).filter((id) => !excluded.has(id));
     const picked = strategy === 'popular'
       ? pool.slice(0, k)
       : Array.from({ length: Math.min(k, pool.length) }, () => pool.splice(Math.floor(random() * pool.length), 1)[0] as string);
     return {
       recs: picked.map((playlistId, i) => ({ playlistId, score: 1 / (i + 1), components: { bpr: 0, familiarity: 0, novelty: 0, buddy: 0, support: 0, popularity: 0 }, explanation: { reason: 'popular', tasteMatch: 0 } })),
-      buddies: [], taste, coldStart: true,
+      buddies: [],
     };
   }
 
-  async function refresh(user: string, s: UserState, ctx: TaskContext): Promise<void> {
+  const cosine = (a: readonly number[], b: Float32Array) => {
+    let d = 0;
+    for (let i = 0; i < b.length; i++) d += (a[i] ?? 0) * b[i]!;
+    return d; // both unit
+  };
+
+  function publishTaste(user: string, s: UserState, taste: Float32Array | undefined, force: boolean, ctx: TaskContext, at: number) {
+    const { model, taste: state } = tasteOf(s);
+    if (!taste || !model.hasSignal(state)) return;
+    if (!force && s.published && s.published.length === taste.length && cosine(s.published, taste) >= 1 - threshold) return;
+    s.published = Array.from(taste);
+    stats.tastesPublished++;
+    ctx.forward('tasteEmbeddings', { key: user, value: {
+      userId: user, vector: s.published, mass: state.mass, eventCount: state.positives, embeddingVersion: s.embeddingVersion, updatedAt: at,
+      follows: s.follows.slice(0, D.followsCapacity),
+    } });
+  }
+
+  function publishPairing(user: string, s: UserState, buddies: readonly Neighbor[], ctx: TaskContext, at: number) {
+    const ids = buddies.map((b) => b.id);
+    if (ids.length === s.buddies.length && ids.every((id, i) => id === s.buddies[i])) return;
+    s.buddies = ids;
+    stats.pairingsPublished++;
+    const index = world.index();
+    ctx.forward('pairings', { key: user, value: {
+      userId: user, buddies: buddies.map((b) => ({ userId: b.id, score: b.score })), modelVersion: `knn-${index?.kind ?? 'none'}@${s.embeddingVersion}`, updatedAt: at,
+    } });
+  }
+
+  function refresh(user: string, s: UserState, ctx: TaskContext, at: number, followsChanged: boolean): void {
     s.sinceRefresh = 0;
-    const at = now();
-    const { recs, buddies, coldStart, taste } = await choose(user, s);
-    if (taste) {
-      ctx.forward('tasteEmbeddings', { key: user, value: {
-        userId: user, vector: Array.from(taste), mass: s.taste.mass, eventCount: s.taste.positives, embeddingVersion, updatedAt: at, follows: [],
-      } });
-    }
-    if (buddies.length > 0) {
-      ctx.forward('pairings', { key: user, value: { userId: user, buddies: buddies.map((b) => ({ userId: b.id, score: b.score })), modelVersion: `knn-${pipeline.index.kind}@${embeddingVersion}`, updatedAt: at } });
-    }
+    const { model, taste: state } = tasteOf(s);
+    const taste = model.vector(state);
+    const hasSignal = model.hasSignal(state);
+    publishTaste(user, s, taste, followsChanged, ctx, at);
+    const heard = new Set(model.recentItems(state, ['play', 'like']));
+    const { recs, buddies } = choose(user, s, taste, hasSignal, heard, at);
+    if (strategy === 'buddies') publishPairing(user, s, buddies, ctx, at);
     if (recs.length === 0) return;
     const list: RecommendationList = {
-      recommendationId: randomUUID(), userId: user, modelVersion, coldStart, generatedAt: at,
+      recommendationId: randomUUID(), userId: user, modelVersion: modelVersion(), coldStart: recs.every((r) => r.explanation.reason === 'popular'), generatedAt: now(),
       items: recs.map((r, i) => ({
         playlistId: r.playlistId, rank: i + 1, score: r.score,
         explanation: {
@@ -163,44 +307,119 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
         },
       })),
     };
-    // shown playlists are not shown again (a follow or dismissal would exclude them anyway)
-    for (const it of list.items) exclude(s, it.playlistId);
+    // a shown playlist is not shown again for a while (a follow or a dismissal excludes it for good)
+    for (const it of list.items) exclude(s, it.playlistId, at + showFor);
     s.lists++;
-    lists++;
+    s.lastList = { recommendationId: list.recommendationId, generatedAt: list.generatedAt, modelVersion: list.modelVersion, playlists: list.items.map((i) => i.playlistId) };
+    stats.lists++;
     ctx.forward('recommendations', { key: user, value: list });
   }
 
-  return {
-    stats: { get users() { return users.size; }, get lists() { return lists; } },
-    listens: {
-      async process({ value: e }: { value: ListenEvent }, ctx) {
-        const s = stateOf(e.userId, e.eventTime);
-        const playedThrough = e.msPlayed >= 30_000 || e.msPlayed >= through * e.trackDurationMs;
-        fold(s, playedThrough ? 'play' : 'skip', e.trackId, trackVector(e.trackId), e.eventTime);
-        if (e.eventTime < listsFrom) return;
-        s.sinceRefresh++;
-        if (s.sinceRefresh >= every || s.lists === 0) await refresh(e.userId, s, ctx);
-      },
-    },
-    feedback: {
-      async process({ value: e }: { value: FeedbackEvent }, ctx) {
-        const s = stateOf(e.userId, e.eventTime);
-        switch (e.kind) {
-          case 'LIKE_TRACK':
-            if (e.trackId) fold(s, 'like', e.trackId, trackVector(e.trackId), e.eventTime);
-            return;
-          case 'FOLLOW_PLAYLIST':
-          case 'DISMISS':
-            if (!e.playlistId) return;
-            fold(s, e.kind === 'DISMISS' ? 'dismiss' : 'follow', e.playlistId, playlistVector(e.playlistId), e.eventTime);
-            exclude(s, e.playlistId);
-            if (e.eventTime >= listsFrom) await refresh(e.userId, s, ctx);
-            return;
-          default:
-            // skips arrive as short listens too; impressions, clicks and unfollows do not move the taste
-            return;
+  function onListen(e: ListenEvent, s: UserState, ctx: TaskContext): void {
+    const playedThrough = e.msPlayed >= 30_000 || e.msPlayed >= through * e.trackDurationMs;
+    // a track outside the embeddings still counts through the playlist it was played from
+    const vector = world.trackVector(e.trackId) ?? playlistVector(e.playlistId);
+    fold(s, playedThrough ? 'play' : 'skip', e.trackId, vector, e.eventTime);
+    if (e.eventTime < listsFrom) return;
+    s.sinceRefresh++;
+    if (s.sinceRefresh >= every || s.lists === 0) refresh(e.userId, s, ctx, e.eventTime, false);
+  }
+
+  function onFeedback(e: FeedbackEvent, s: UserState, ctx: TaskContext): void {
+    switch (e.kind) {
+      case 'LIKE_TRACK':
+        if (e.trackId) fold(s, 'like', e.trackId, world.trackVector(e.trackId), e.eventTime);
+        return;
+      case 'FOLLOW_PLAYLIST':
+      case 'DISMISS': {
+        if (!e.playlistId) return;
+        fold(s, e.kind === 'DISMISS' ? 'dismiss' : 'follow', e.playlistId, playlistVector(e.playlistId), e.eventTime);
+        exclude(s, e.playlistId, FOREVER);
+        const follows = e.kind === 'FOLLOW_PLAYLIST';
+        if (follows) s.follows = [e.playlistId, ...s.follows.filter((p) => p !== e.playlistId)].slice(0, D.followsCapacity);
+        if (e.eventTime >= listsFrom) refresh(e.userId, s, ctx, e.eventTime, follows);
+        return;
+      }
+      case 'UNFOLLOW_PLAYLIST':
+        if (e.playlistId && s.follows.includes(e.playlistId)) {
+          s.follows = s.follows.filter((p) => p !== e.playlistId);
+          const { model, taste } = tasteOf(s);
+          publishTaste(e.userId, s, model.vector(taste), true, ctx, e.eventTime);
         }
-      },
+        return;
+      default:
+        // skips arrive as short listens too; impressions and clicks do not move the taste
+        return;
+    }
+  }
+
+  /** Users of this task whose published buddies include someone since forgotten get a fresh pairing. */
+  function repairForgotten(store: KeyValueStore<UserState>, ctx: TaskContext, gone: readonly string[]): void {
+    const set = new Set(gone);
+    for (const [user, s] of store.entries()) {
+      if (!s.buddies.some((b) => set.has(b))) continue;
+      const { model, taste } = tasteOf(s);
+      const vector = model.vector(taste);
+      const index = world.index();
+      const buddies = vector && index ? index.query(vector, nBuddies, { exclude: new Set([user]) }) : [];
+      publishPairing(user, s, buddies.filter((b) => !set.has(b.id)), ctx, now());
+      store.put(user, s);
+    }
+  }
+
+  return {
+    stats,
+    modelVersion,
+    processor(): TaskProcessor<'listens' | 'feedback'> {
+      let forgottenSeen = 0;
+      return {
+        async init() {
+          await world.settled();
+          embedding(); // fails the task now, not at its first record, when there are no embeddings
+        },
+        process(record: TaskRecord<'listens' | 'feedback'>, ctx) {
+          const store = ctx.store(USERS_STORE);
+          const at = now();
+          if (record.input === 'feedback') {
+            const e = validateFeedback(record.value, at);
+            if (e.kind === 'UNKNOWN') return; // a kind from a newer writer: not ours to interpret
+            if (e.kind === 'FORGET_USER') {
+              store.delete(e.userId);
+              ctx.tombstone('tasteEmbeddings', e.userId);
+              ctx.tombstone('pairings', e.userId);
+              ctx.tombstone('recommendations', e.userId); // the latest list of the key: gone too (older ones age out with retention)
+              stats.forgotten++;
+              return;
+            }
+            const s = store.get(e.userId) ?? newUser(e.userId, e.eventTime);
+            if (duplicate(s, e.eventId)) {
+              stats.duplicates++;
+              opts.onDuplicate?.();
+              return;
+            }
+            s.events++;
+            onFeedback(e, s, ctx);
+            store.put(e.userId, s);
+            return;
+          }
+          const e = validateListen(record.value, at);
+          const s = store.get(e.userId) ?? newUser(e.userId, e.eventTime);
+          if (duplicate(s, e.eventId)) {
+            stats.duplicates++;
+            opts.onDuplicate?.();
+            return;
+          }
+          s.events++;
+          onListen(e, s, ctx);
+          store.put(e.userId, s);
+        },
+        punctuate(_type, _time, ctx) {
+          if (world.forgotten.length === forgottenSeen) return;
+          const gone = world.forgotten.slice(forgottenSeen);
+          forgottenSeen = world.forgotten.length;
+          repairForgotten(ctx.store(USERS_STORE), ctx, gone);
+        },
+      };
     },
   };
 }

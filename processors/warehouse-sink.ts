@@ -18,6 +18,7 @@ export function listenRows(e: ListenEvent): TableRow[] {
 }
 
 export function feedbackRows(e: FeedbackEvent): TableRow[] {
+  if (e.kind === 'FORGET_USER') return []; // the request to forget a user is not kept as a row of theirs
   return [{ table: 'feedback_events', row: {
     event_id: e.eventId, user_id: e.userId, kind: e.kind, track_id: e.trackId ?? '', playlist_id: e.playlistId ?? '',
     recommendation_id: e.recommendationId ?? '', position: e.position ?? -1, event_time: seconds(e.eventTime),

@@ -6,3 +6,5 @@ export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export { createClickHouseRunStore } from './run-store.js';
 export { createAutoRunStore } from './auto-run-store.js';
+export { forgetUserRows, sqlString, userRowCounts } from './forget.js';
+export type { ForgetRowsResult } from './forget.js';

@@ -5,10 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateWorld } from '../../data/generate.js';
 import { createWorldModel, type WorldOptions } from '../../data/world.js';
 import { importDataset } from '../../ingest/index.js';
-import { buildPlaylistPipeline } from '../../models/pipeline/index.js';
-import { createLiveRecommender, foldPlaylists, pipelinePlaylists, recommenderTopology } from '../../processors/index.js';
+import { bootstrapEmbeddings, createRecommenderApp } from '../../processors/index.js';
 import { runLiveSimulation } from '../../simulator/index.js';
-import { createStreamsApp, createTypedProducer, readTopicSnapshot, type PlaylistEvent } from '../../streams/index.js';
+import { createTypedProducer } from '../../streams/index.js';
 import { readTopicToEnd } from '../helpers/kafka.js';
 import { createTestBed } from '../helpers/services.js';
 
@@ -20,17 +19,18 @@ describe('the live loop on the real stack', () => {
   it('simulated users receive recommendation lists, react to them, and every event they write is valid', async () => {
     const world = join(dir, 'world');
     await generateWorld({ users: 150, playlists: 400, seed: 11, out: world, communities: 8 });
-    const bed = await createTestBed(['playlists', 'listens', 'feedback', 'recommendations', 'tasteEmbeddings', 'pairings', 'deadLetters']);
+    const bed = await createTestBed(['playlists', 'listens', 'feedback', 'recommendations', 'tasteEmbeddings', 'pairings', 'modelAnnouncements', 'deadLetters']);
     const producer = createTypedProducer({ kafka: bed.kafka, serde: bed.serde });
     await producer.connect();
     await importDataset({ kind: 'mpd', path: world, producer, stateFile: join(dir, 'state.json') });
 
-    const events: PlaylistEvent[] = [];
-    for (const m of await readTopicSnapshot(bed.kafka, bed.topics.name('playlists'))) events.push(await bed.serde.decode('playlists', m.value as Buffer));
-    const pw = await buildPlaylistPipeline(pipelinePlaylists(foldPlaylists(events)), { embeddings: { dims: 16 }, buddies: 20, threads: 1 });
-    const live = createLiveRecommender({ pipeline: pw, k: 5, refreshEvery: 3 });
-    const app = createStreamsApp({ kafka: bed.kafka, serde: bed.serde, topology: recommenderTopology(live, bed.unique('rec')) });
+    // the first start trains the track embeddings, publishes them to the registry and announces them
+    const app = await createRecommenderApp({
+      kafka: bed.kafka, serde: bed.serde, topics: bed.topics, groupPrefix: bed.unique('loop'), strategy: 'buddies', k: 5, refreshEvery: 3, log: () => {},
+      bootstrapEmbeddings: () => bootstrapEmbeddings({ kafka: bed.kafka, serde: bed.serde, modelsDir: join(dir, 'models'), dims: 16 }),
+    });
     await app.start();
+    const { live } = app;
 
     const { config } = JSON.parse(readFileSync(join(world, 'world.json'), 'utf8')) as { config: WorldOptions };
     const result = await runLiveSimulation({
@@ -38,7 +38,6 @@ describe('the live loop on the real stack', () => {
     });
     await app.stop();
     await producer.disconnect();
-    await pw.close();
 
     expect(result.lists).toBeGreaterThan(0);
     const metrics = [...result.metrics.values()];
