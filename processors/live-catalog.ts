@@ -15,6 +15,8 @@ export interface LiveCatalog extends PlaylistCatalog {
   setVectors(vectorOf: (trackId: string) => Float32Array | undefined, dims: number, version: string): void;
   /** Number of playlists that can be recommended. */
   readonly size: number;
+  /** When the playlist was created (its CREATE event's time; the first event seen of it otherwise). */
+  createdAt(playlistId: string): number | undefined;
   /** Users who made at least one playlist in the catalogue. */
   owners(): IterableIterator<string>;
   /** Live follows of a playlist (users whose latest taste record lists it). */
@@ -36,6 +38,8 @@ export function createLiveCatalog(now: () => number = Date.now): LiveCatalog {
   const made = new Map<string, Set<string>>();
   const followed = new Map<string, readonly string[]>();
   const followers = new Map<string, number>();
+  /** Creation time per playlist in the catalogue. */
+  const created = new Map<string, number>();
   /** Deleted playlists and when: a late create or update must not bring one back. */
   const deleted = new Map<string, number>();
   let vectorOf: (trackId: string) => Float32Array | undefined = () => undefined;
@@ -81,6 +85,7 @@ export function createLiveCatalog(now: () => number = Date.now): LiveCatalog {
     followedBy: (u) => followed.get(u) ?? [],
     follows: (id) => followers.get(id) ?? 0,
     owners: () => made.keys(),
+    createdAt: (id) => (entries.has(id) ? created.get(id) : undefined),
     popular(limit) {
       const t = now();
       if (!popular || (dirty && t - popularAt >= POPULAR_REFRESH_MS)) {
@@ -103,8 +108,10 @@ export function createLiveCatalog(now: () => number = Date.now): LiveCatalog {
       dirty = true;
       if (!e || e.kind === 'DELETE') {
         deleted.set(id, e?.eventTime ?? now());
+        created.delete(id);
         return;
       }
+      if (e.kind === 'CREATE' || !created.has(id)) created.set(id, Math.min(e.eventTime, created.get(id) ?? Infinity));
       deleted.delete(id);
       if (!e.organic || e.tracks.length === 0) return; // never offered
       entries.set(id, { event: e, info: undefined, version: '' });

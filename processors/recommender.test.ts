@@ -46,7 +46,7 @@ beforeAll(async () => {
 async function setup(o: Partial<Omit<RecommenderOptions, 'world'>> = {}) {
   const world: LiveWorld = createLiveWorld({ minSignal: 3 });
   world.useEmbeddings({ embeddings, version: 'emb1' });
-  const live = createLiveRecommender({ world, ranker: createRanker(), k: 5, refreshEvery: 4, buddies: 10, now: () => 42, listsFrom: 0, ...o });
+  const live = createLiveRecommender({ world, ranker: createRanker(), k: 5, refreshEvery: 4, buddies: 10, now: () => 42, listsFrom: 0, freshForMs: 0, ...o });
   const d = createTopologyTestDriver(recommenderTopology(live, world, 'recommender-test'), { serde, partitions: 2 });
   const [playlists, tastes, models] = world.globals;
   for (const p of genreWorld()) await d.pipeGlobal(playlists, p.id, playlistEvent(p));
@@ -144,24 +144,30 @@ describe('live recommender on durable state', () => {
     expect(Object.values(ex?.excluded ?? {}).every((until) => until > 5000)).toBe(true);
   });
 
-  it('recommends a playlist created while it runs, and never one deleted', async () => {
-    const t = await setup({ k: 10 }); // every buddy's playlist fits in a list: the test is that the new one is a candidate
-    for (const tr of [1, 2, 3, 4]) await t.listen(listen('dee', `g2-t${tr}`));
+  it('recommends a playlist created while it runs, in the freshness slot, and never one deleted', async () => {
+    const t = await setup({ freshForMs: 5 }); // the world's playlists are from time 0, the new one from 8; lists at 10
+    for (const tr of [1, 2, 3, 4]) await t.listen(listen('dee', `g2-t${tr}`, 200_000, 10));
     // a curator with dee's taste, who made a playlist of it with tracks dee has not heard yet
     const fresh: PipelinePlaylist = { id: 'new', owner: 'o-new', followers: 0, tracks: [1, 2, 3, 4, 5, 6, 7, 8, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29].map((i) => `g2-t${i}`) };
-    await t.d.pipeGlobal(t.playlists, 'new', playlistEvent(fresh, 5));
+    await t.d.pipeGlobal(t.playlists, 'new', playlistEvent(fresh, 8));
     expect(t.world.index()?.has('o-new')).toBe(true); // its curator is a buddy from their first playlist
-    for (const tr of [5, 6, 7, 8]) await t.listen(listen('dee', `g2-t${tr}`));
+    expect(t.world.catalog.createdAt('new')).toBe(8);
+    for (const tr of [5, 6, 7, 8]) await t.listen(listen('dee', `g2-t${tr}`, 200_000, 10));
     expect(((await t.pairings('dee')).at(-1) as UserPairing).buddies.map((b) => b.userId)).toContain('o-new');
     const list = (await t.lists('dee')).at(-1) as RecommendationList;
-    expect(list.items.map((i) => i.playlistId)).toContain('new');
-    const top = list.items.find((i) => i.playlistId === 'new');
-    expect(top?.explanation.buddyId).toBe('o-new');
-    // deleted: never again
+    expect(list.items).toHaveLength(5);
+    const item = list.items.find((i) => i.playlistId === 'new');
+    expect(item?.explanation.buddyId).toBe('o-new');
+    // the ranking alone leaves it out (consensus favours the established playlists): the slot, the last place, has it
+    expect(item?.rank).toBe(5);
+    expect(item?.explanation.reason).toMatch(/^new from your buddy o-new, \d+% taste match$/);
+    // once shown it is excluded like any other; deleted: never again
     const second = list.items.find((i) => i.playlistId !== 'new')?.playlistId as string;
-    await t.d.pipeGlobal(t.playlists, second, { ...playlistEvent(genreWorld()[Number(second)]!, 6), kind: 'DELETE' });
-    await t.feedback(feedback('dee', 'DISMISS', 'new')); // refresh at once
-    for (const l of (await t.lists('dee')).slice(-1)) expect(l.items.map((i) => i.playlistId)).not.toContain(second);
+    await t.d.pipeGlobal(t.playlists, second, { ...playlistEvent(genreWorld()[Number(second)]!, 9), kind: 'DELETE' });
+    await t.feedback(feedback('dee', 'DISMISS', 'new', 10)); // refresh at once
+    const after = (await t.lists('dee')).at(-1) as RecommendationList;
+    expect(after.items.map((i) => i.playlistId)).not.toContain(second);
+    expect(after.items.map((i) => i.playlistId)).not.toContain('new');
     expect(t.world.catalog.get(second)).toBeUndefined();
   });
 

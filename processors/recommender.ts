@@ -32,6 +32,8 @@ export const DEFAULT_RECOMMENDER_OPTIONS = {
   tasteThreshold: 0.01,
   /** Recent items per user's taste (heard tracks; the basis of a rebuild after an embeddings swap). */
   recentCapacity: 100,
+  /** A buddy's playlist created this recently (event time) may take the freshness slot, the last place of a list. */
+  freshForMs: 24 * 3_600_000,
 } as const;
 
 /** Exclusions that never expire (owned, followed, dismissed); JSON has no Infinity. */
@@ -85,6 +87,8 @@ export interface RecommenderOptions {
   readonly excludedCapacity?: number;
   readonly seenCapacity?: number;
   readonly tasteThreshold?: number;
+  /** The freshness slot's window (0: no slot). */
+  readonly freshForMs?: number;
   /**
    * Events older than this (epoch ms) only update the state; they trigger no list. Default: an hour before the
    * processor was created, so a backlog (an import, a long stop) is folded in without a burst of stale lists.
@@ -135,6 +139,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
   const excludedCapacity = opts.excludedCapacity ?? D.excludedCapacity;
   const seenCapacity = opts.seenCapacity ?? D.seenCapacity;
   const threshold = opts.tasteThreshold ?? D.tasteThreshold;
+  const freshFor = opts.freshForMs ?? D.freshForMs;
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
   const listsFrom = opts.listsFrom ?? now() - 3_600_000;
@@ -284,6 +289,30 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
     } });
   }
 
+  /**
+   * The freshness slot: a playlist a buddy made within `freshForMs` that the ranking left out takes the last
+   * place of a full list (the best buddy's first), so a new playlist reaches matching listeners at once instead
+   * of competing with every established one on consensus. Explained as new from that buddy.
+   */
+  function withFreshSlot(recs: readonly Recommendation[], buddies: readonly Neighbor[], s: UserState, at: number): Recommendation[] {
+    if (freshFor <= 0 || recs.length < k || buddies.length === 0) return [...recs];
+    const shown = new Set(recs.map((r) => r.playlistId));
+    const excluded = activeExclusions(s, at);
+    for (const b of buddies) {
+      for (const id of world.catalog.madeBy(b.id)) {
+        const created = world.catalog.createdAt(id);
+        if (created === undefined || created < at - freshFor || shown.has(id) || excluded.has(id)) continue;
+        const last = recs[recs.length - 1]!;
+        const fresh: Recommendation = {
+          playlistId: id, score: last.score, components: last.components,
+          explanation: { reason: 'buddy', buddy: b.id, relation: 'made', tasteMatch: Math.round(Math.max(0, b.score) * 100), fresh: true },
+        };
+        return [...recs.slice(0, -1), fresh];
+      }
+    }
+    return [...recs];
+  }
+
   function refresh(user: string, s: UserState, ctx: TaskContext, at: number, followsChanged: boolean): void {
     s.sinceRefresh = 0;
     const { model, taste: state } = tasteOf(s);
@@ -291,7 +320,9 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
     const hasSignal = model.hasSignal(state);
     publishTaste(user, s, taste, followsChanged, ctx, at);
     const heard = new Set(model.recentItems(state, ['play', 'like']));
-    const { recs, buddies } = choose(user, s, taste, hasSignal, heard, at);
+    const chosen = choose(user, s, taste, hasSignal, heard, at);
+    const { buddies } = chosen;
+    const recs = strategy === 'buddies' ? withFreshSlot(chosen.recs, buddies, s, at) : chosen.recs;
     if (strategy === 'buddies') publishPairing(user, s, buddies, ctx, at);
     if (recs.length === 0) return;
     const list: RecommendationList = {
@@ -301,7 +332,9 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
         explanation: {
           buddyId: r.explanation.buddy ?? null,
           tasteMatch: Math.max(0, Math.min(1, r.explanation.tasteMatch / 100)),
-          reason: r.explanation.reason === 'buddy' && r.explanation.buddy
+          reason: r.explanation.reason === 'buddy' && r.explanation.buddy && r.explanation.fresh
+            ? `new from your buddy ${r.explanation.buddy}, ${Math.round(r.explanation.tasteMatch)}% taste match`
+            : r.explanation.reason === 'buddy' && r.explanation.buddy
             ? `${r.explanation.relation === 'made' ? 'made' : 'followed'} by your buddy ${r.explanation.buddy}, ${Math.round(r.explanation.tasteMatch)}% taste match`
             : strategy === 'random' ? 'random pick' : 'popular right now',
         },

@@ -59,6 +59,8 @@ export interface RankingExplanation {
   readonly relation?: 'made' | 'follows';
   /** Cosine of the user's taste and the playlist's centroid, as a percentage 0–100. */
   readonly tasteMatch: number;
+  /** The live freshness slot: a playlist the buddy made very recently (its `tasteMatch` is the buddy's). */
+  readonly fresh?: boolean;
 }
 
 export interface Recommendation {
