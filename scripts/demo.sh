@@ -8,9 +8,11 @@ usage() {
 usage: ./scripts/demo.sh [options]
 
 Installs what is missing, starts the local stack (Kafka, schema registry, ClickHouse), creates the topics and
-the warehouse schema, generates a synthetic world and imports it (playlists, plays, follows), starts the
-warehouse sink and the live recommender, then lets simulated users loose on it for --duration. Prints the
-online metrics per recommender and what landed in ClickHouse. Re-running reuses the world and the import.
+the warehouse schema, generates a synthetic world and imports it (playlists, plays, follows), starts the live
+system (buddies start: warehouse sink, live recommender, interaction windows; the first start trains and
+announces the track embeddings), then lets simulated users loose on it for --duration. Prints the online
+metrics per recommender and what landed in ClickHouse. Re-running reuses the world, the import, the models
+and each recommender's state.
 
   --users N        users of the generated world (default 2000)
   --playlists N    playlists of the generated world (default 5000)
@@ -84,21 +86,16 @@ wait_for_line() { # file, pattern, seconds: polls the processor's log for its re
   done
 }
 
-step "warehouse sink"
-node bin/buddies.js process warehouse > "$logs/demo-warehouse.log" 2>&1 & # not the function: $! must be node itself
-pids+=($!)
-wait_for_line "$logs/demo-warehouse.log" "warehouse running" 120
-
 IFS=',' read -r -a list <<< "$strategies"
 for strategy in "${list[@]}"; do
-  step "live recommender ($strategy) and $sim_users simulated users for $duration"
-  log="$logs/demo-recommender-$strategy.log"
-  node bin/buddies.js process recommender --strategy "$strategy" > "$log" 2>&1 &
-  rec=$!
-  pids+=($rec)
-  wait_for_line "$log" "recommender running" 600
+  step "the live system (recommender: $strategy) and $sim_users simulated users for $duration"
+  log="$logs/demo-start-$strategy.log"
+  node bin/buddies.js start --strategy "$strategy" > "$log" 2>&1 & # not the function: $! must be node itself
+  sys=$!
+  pids+=($sys)
+  wait_for_line "$log" "warehouse, recommender, windows running" 900
   buddies simulate --world "$world" --users "$sim_users" --rate "$rate" --duration "$duration" --seed "$seed" "${shift[@]}"
-  kill -TERM "$rec"; wait "$rec" || true
+  kill -TERM "$sys"; wait "$sys" || true
 done
 
 step "what landed in ClickHouse (database $CLICKHOUSE_DATABASE)"
