@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWarehouseSinkTopology, type SinkTopic } from '../../processors/index.js';
-import { createStreamsApp, createTypedProducer, DLQ_HEADERS, headerText, type StreamsApp } from '../../streams/index.js';
+import { createIdempotentProducer, createStreamsApp, createTypedProducer, DLQ_HEADERS, headerText, type StreamsApp } from '../../streams/index.js';
 import { groupCaughtUp, readTopicToEnd, waitFor } from '../helpers/kafka.js';
 import { SAMPLES } from '../helpers/samples.js';
 import { createTestBed } from '../helpers/services.js';
@@ -44,7 +44,7 @@ describe('warehouse sink processor', () => {
   it('commits past the commit marker of a transactional input, so its lag reaches 0', async () => {
     const bed = await createTestBed(['recommendations', 'deadLetters']);
     const { client } = await createTestWarehouse();
-    const producer = bed.kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: bed.unique('txn') });
+    const producer = createIdempotentProducer(bed.kafka, bed.unique('txn'));
     await producer.connect();
     const txn = await producer.transaction();
     await txn.send({ topic: bed.topics.name('recommendations'), messages: [{ key: 'u1', value: await bed.serde.encode('recommendations', SAMPLES.recommendations.value) }] });
