@@ -18,7 +18,7 @@ trained on the rest. Each method ranks the whole catalogue for each test user wi
 items left out (no sampled negatives); held-out items are the relevant ones. Reported at each K:
 recall, precision, NDCG (binary relevance), coverage (distinct recommended items / catalogue) and novelty
 (mean −log2 of the share of training users who have a recommended item). Popularity and random baselines
-run in the same split.
+(the recommender's pickers, models/recommend) run in the same split.
 
   --interactions FILE  Last.fm user_artists.dat (--format lastfm) or Taste Profile triplets (--format triplets)
   --format F           lastfm | triplets

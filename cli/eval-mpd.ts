@@ -20,7 +20,10 @@ the first half of each one's tracks is the known history, the second half hidden
 left out of the corpus (no leak into embeddings, tastes or IDF). The top --k recommended playlists are
 scored by the mean share of their tracks that are hidden, the share of them holding a hidden track, and
 the share of the hidden set they cover. Compared in the same run: the full pipeline per embedding
-method (with ablations), an IDF-weighted track-overlap baseline, popularity and random.
+method (with ablations), an IDF-weighted track-overlap baseline, popularity and random. The pipeline
+runs the live recommender (models/recommend: each query's known tracks folded into the decayed taste
+model as plays at one time, buddies, ranking); popularity and random are its 'popular' and 'random'
+strategies over the corpus.
 
   --playlists DIR     MPD slices (full or reduced schema)
   --queries N         query playlists (default 500)

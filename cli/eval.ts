@@ -7,6 +7,7 @@ import { createDispatcher, type Subcommand } from './dispatch.js';
 const PROTOCOLS: ReadonlyArray<readonly [string, Subcommand]> = [
   ['interactions', { line: 'protocol (b): user–item interactions, seeded 20% holdout per user; BPR vs popularity and random', load: async () => (await import('./eval-interactions.js')).evalInteractionsCommand }],
   ['mpd', { line: 'protocol (a): MPD playlists, first half known, second half hidden; pipeline vs baselines', load: async () => (await import('./eval-mpd.js')).evalMpdCommand }],
+  ['neighbors', { line: 'protocol (c): user–item interactions, seeded 20% holdout per user; taste pairing vs plain cosine vs random neighbours', load: async () => (await import('./eval-neighbors.js')).evalNeighborsCommand }],
   // @eval-protocols (add one line per protocol above this marker)
 ];
 

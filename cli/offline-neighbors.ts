@@ -10,9 +10,10 @@ const NAME = 'buddies offline neighbors';
 
 const HELP = `usage: ${NAME} --interactions FILE --format lastfm|triplets --k K --out FILE [options]
 
-For every user, their K most similar users by taste, with the pairing model: item embeddings learned
-from user-item co-occurrence (PPMI + randomised SVD), each user's taste = the mean of their items'
-embeddings weighted by log(1 + count), then exact cosine KNN (the user themself left out).
+For every user, their K most similar users by taste, with the taste and pairing of the live recommender:
+item embeddings learned from user-item co-occurrence (PPMI + randomised SVD); each user's taste from the
+decayed taste model fed each of their items as a play, weighted by log(1 + count), all at one time (so
+the unit weighted mean of the items' embeddings); then cosine KNN (the user themself left out).
 
   --interactions FILE  Last.fm user_artists.dat (--format lastfm) or Taste Profile triplets (--format triplets)
   --format F           lastfm | triplets

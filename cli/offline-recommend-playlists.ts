@@ -10,10 +10,11 @@ const NAME = 'buddies offline recommend-playlists';
 
 const HELP = `usage: ${NAME} --playlists DIR --queries FILE --k K --out FILE [options]
 
-Recommends K playlists to each query user with the live pipeline: track embeddings learned from the
-playlists, each playlist's owner (every playlist is the work of its own user, who likes its tracks) as a
-taste vector in the pairing index, then per query user: taste -> buddies (KNN) -> the buddies'
-playlists -> ranking (familiarity, novelty, buddy similarity, the buddies' support; MMR).
+Recommends K playlists to each query user with the live recommender (models/recommend): track embeddings
+learned from the playlists; each playlist's owner (every playlist is the work of its own user, who played
+its tracks) as a taste vector in the pairing index; then per query user: taste (the decayed taste model
+fed their tracks as plays at one time) -> buddies (KNN) -> the buddies' playlists -> ranking
+(familiarity, novelty, buddy similarity, the buddies' support; MMR).
 
   --playlists DIR     MPD slices (mpd.slice.*.json or .json.gz, full or reduced schema)
   --queries FILE      JSON lines {"user": "...", "tracks": ["spotify:track:...", ...], "exclude": [pid, ...]}

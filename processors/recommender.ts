@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Neighbor } from '../models/pairing/index.js';
 import type { Ranker, Recommendation } from '../models/ranking/index.js';
+import { createRecommender, findBuddies, RECOMMEND_STRATEGIES, type RecommendResult, type RecommendStrategy } from '../models/recommend/index.js';
 import {
   createTasteModel, type RecentRing, type TasteModel, type TasteModelOptions, type TasteSignal, type TasteState,
 } from '../models/taste/index.js';
@@ -10,12 +11,10 @@ import {
 import type { LiveWorld } from './live-world.js';
 import { validateFeedback, validateListen } from './validation.js';
 
-/** How the live recommender chooses: the buddies pipeline, or a baseline to compare online metrics with. */
-export type RecommendStrategy = 'buddies' | 'popular' | 'random';
+export { RECOMMEND_STRATEGIES };
+export type { RecommendStrategy };
 
-export const RECOMMEND_STRATEGIES: readonly RecommendStrategy[] = ['buddies', 'popular', 'random'];
-
-/** Defaults of {@link createRecommenderProcessor} (and of `buddies start` / `buddies process recommender`). */
+/** Defaults of {@link createLiveRecommender} (and of `buddies start` / `buddies process recommender`). */
 export const DEFAULT_RECOMMENDER_OPTIONS = {
   k: 10,
   refreshEvery: 5,
@@ -238,26 +237,12 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
     setTaste(s, model.update(taste, { kind, itemId, vector, at }));
   };
 
-  function choose(user: string, s: UserState, taste: Float32Array | undefined, hasSignal: boolean, heard: Set<string>, at: number): { recs: Recommendation[]; buddies: Neighbor[] } {
+  /** The recommender the offline commands run too (models/recommend), over the live catalogue, pairing index and BPR in use. */
+  const recommender = createRecommender({ catalog: world.catalog, index: () => world.index(), bpr: () => world.bpr() }, { strategy, ranker, buddies: nBuddies, random });
+
+  function choose(user: string, s: UserState, taste: Float32Array | undefined, hasSignal: boolean, heard: Set<string>, at: number): RecommendResult {
     const excluded = activeExclusions(s, at);
-    if (strategy === 'buddies') {
-      const index = world.index();
-      const buddies = taste && index ? index.query(taste, nBuddies, { exclude: new Set([user]) }) : [];
-      const bpr = world.bpr();
-      const recs = ranker.rank({
-        user: { id: user, taste, hasSignal, heard: (t) => heard.has(t), excluded },
-        buddies, catalog: world.catalog, k, ...(bpr ? { bpr: (u, p) => bpr.score(u, p) } : {}),
-      });
-      return { recs, buddies };
-    }
-    const pool = world.catalog.popular(Number.MAX_SAFE_INTEGER).filter((id) => !excluded.has(id));
-    const picked = strategy === 'popular'
-      ? pool.slice(0, k)
-      : Array.from({ length: Math.min(k, pool.length) }, () => pool.splice(Math.floor(random() * pool.length), 1)[0] as string);
-    return {
-      recs: picked.map((playlistId, i) => ({ playlistId, score: 1 / (i + 1), components: { bpr: 0, familiarity: 0, novelty: 0, buddy: 0, support: 0, popularity: 0 }, explanation: { reason: 'popular', tasteMatch: 0 } })),
-      buddies: [],
-    };
+    return recommender.recommend({ id: user, taste, hasSignal, heard: (t) => heard.has(t), excluded }, k);
   }
 
   const cosine = (a: readonly number[], b: Float32Array) => {
@@ -394,7 +379,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
       const { model, taste } = tasteOf(s);
       const vector = model.vector(taste);
       const index = world.index();
-      const buddies = vector && index ? index.query(vector, nBuddies, { exclude: new Set([user]) }) : [];
+      const buddies = findBuddies(index, { id: user, taste: vector }, nBuddies);
       publishPairing(user, s, buddies.filter((b) => !set.has(b.id)), ctx, now());
       store.put(user, s);
     }

@@ -1,6 +1,7 @@
 import type { BprModel } from '../bpr/index.js';
 import { createRng } from '../random.js';
 import { hasInteraction, holdoutSplit, itemCounts, rowOf, type InteractionMatrix } from '../interactions.js';
+import { popularPicks, randomPicks } from '../recommend/index.js';
 import { coverageAtK, meanOver, ndcgAtK, noveltyAtK, precisionAtK, recallAtK } from './metrics.js';
 
 /**
@@ -15,38 +16,24 @@ export interface ItemRecommender {
   recommend(users: Int32Array, k: number): Promise<ArrayLike<number>[]> | ArrayLike<number>[];
 }
 
-/** Most popular training items (by number of users) the user does not have. */
+/** Most popular training items (by number of users) the user does not have: the `popular` baseline (models/recommend). */
 export function popularityRecommender(train: InteractionMatrix): ItemRecommender {
   const counts = itemCounts(train);
   const order = Array.from({ length: counts.length }, (_, i) => i).sort((a, b) => counts[b]! - counts[a]! || a - b);
   return {
     name: 'popularity',
-    recommend(users, k) {
-      return Array.from(users, (u) => {
-        const out: number[] = [];
-        for (let j = 0; j < order.length && out.length < k; j++) if (!hasInteraction(train, u, order[j]!)) out.push(order[j]!);
-        return out;
-      });
-    },
+    recommend: (users, k) => Array.from(users, (u) => popularPicks(order, k, (i) => hasInteraction(train, u, i))),
   };
 }
 
-/** Uniformly random items the user does not have (seeded). */
+/** Uniformly random items the user does not have (seeded): the `random` baseline (models/recommend). */
 export function randomRecommender(train: InteractionMatrix, seed: number): ItemRecommender {
   const nItems = train.items.ids.length;
   return {
     name: 'random',
     recommend(users, k) {
       const rng = createRng(seed);
-      return Array.from(users, (u) => {
-        const want = Math.min(k, nItems - rowOf(train, u).length);
-        const seen = new Set<number>();
-        while (seen.size < want) {
-          const i = rng.int(nItems);
-          if (!hasInteraction(train, u, i)) seen.add(i);
-        }
-        return [...seen];
-      });
+      return Array.from(users, (u) => randomPicks(nItems, k, (i) => hasInteraction(train, u, i), rng.next));
     },
   };
 }

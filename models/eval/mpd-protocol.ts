@@ -1,5 +1,7 @@
 import { createRng, sampleIndices } from '../random.js';
 import type { PipelineQuery, PipelinePlaylist } from '../pipeline/index.js';
+import { createMemoryCatalog, type PlaylistCatalog } from '../ranking/index.js';
+import { popularPlaylists, randomPlaylists, type BaselineUser } from '../recommend/index.js';
 
 /**
  * Protocol (a) on MPD playlists: query playlists with at least `minTracks` unique tracks (a seeded
@@ -110,15 +112,22 @@ export function idfOverlapBaseline(corpus: readonly PipelinePlaylist[]): MpdMeth
     });
 }
 
-/** Most-followed playlists. */
-export function popularityBaseline(corpus: readonly PipelinePlaylist[]): MpdMethod {
-  const ranked = [...corpus].sort((a, b) => b.followers - a.followers || (a.id < b.id ? -1 : 1)).map((p) => p.id);
-  return async (queries, k) => queries.map((q) => ranked.filter((id) => !q.exclude.includes(id)).slice(0, k));
+/** The corpus as a catalogue for the baselines: every playlist organic, its followers its popularity. */
+function corpusCatalog(corpus: readonly PipelinePlaylist[]): PlaylistCatalog {
+  return createMemoryCatalog(corpus.map((p) => ({ id: p.id, owner: p.owner, tracks: [...new Set(p.tracks)], followers: p.followers, engagement: 0, organic: true, centroid: undefined })));
 }
 
-/** Uniformly random playlists (seeded). */
+const baselineUser = (q: MpdQuery): BaselineUser => ({ id: q.user, taste: undefined, excluded: new Set(q.exclude) });
+
+/** Most-followed playlists: the live 'popular' baseline (models/recommend `popularPlaylists`) over the corpus. */
+export function popularityBaseline(corpus: readonly PipelinePlaylist[]): MpdMethod {
+  const catalog = corpusCatalog(corpus);
+  return async (queries, k) => queries.map((q) => popularPlaylists(catalog, baselineUser(q), k).map((r) => r.playlistId));
+}
+
+/** Uniformly random playlists: the live 'random' baseline (models/recommend `randomPlaylists`) over the corpus, seeded. */
 export function randomBaseline(corpus: readonly PipelinePlaylist[], seed: number): MpdMethod {
+  const catalog = corpusCatalog(corpus);
   const rng = createRng(seed);
-  return async (queries, k) =>
-    queries.map((q) => sampleIndices(corpus.length, k + q.exclude.length, rng).map((i) => corpus[i]!.id).filter((id) => !q.exclude.includes(id)).slice(0, k));
+  return async (queries, k) => queries.map((q) => randomPlaylists(catalog, baselineUser(q), k, rng.next).map((r) => r.playlistId));
 }

@@ -1,6 +1,6 @@
 import { createEmbeddingTrainer, vectorOf, type EmbeddingTrainerOptions, type ItemEmbeddings } from '../embeddings/index.js';
 import { createExactIndex, createHnswIndex, type Neighbor } from '../pairing/index.js';
-import { meanTaste } from '../taste/index.js';
+import { COUNT_WEIGHTINGS, countWeight, findBuddiesMany, historyTaste, offlineTasteModel, type CountWeighting } from '../recommend/index.js';
 import { DEFAULT_PIPELINE_OPTIONS, type PairingIndexKind } from './pipeline.js';
 
 export interface NeighborsOptions {
@@ -10,8 +10,8 @@ export interface NeighborsOptions {
   readonly index?: PairingIndexKind;
   /** Worker threads for exact batch KNN (default 2). */
   readonly threads?: number;
-  /** How an interaction's weight (play count) weighs its item in the taste mean (default log1p). */
-  readonly weighting?: 'log1p' | 'linear' | 'binary';
+  /** How an interaction's weight (play count) weighs its item in the taste (default log1p). */
+  readonly weighting?: CountWeighting;
   readonly log?: (msg: string) => void;
 }
 
@@ -22,9 +22,10 @@ export interface NeighborsResult {
 }
 
 /**
- * Taste buddies from user–item interactions, with the pairing model of the live system: item
- * embeddings from co-occurrence within users' histories, each user's taste = weighted mean of their
- * items' embeddings, then cosine KNN over tastes (the user themself left out).
+ * Taste buddies from user–item interactions, with the taste and pairing of the live system (models/recommend):
+ * item embeddings from co-occurrence within users' histories; each user's taste = the decayed taste model fed a
+ * play of each of their items at one time, weighted by its count (log(1 + count) by default), which is the unit
+ * weighted mean of the items' embeddings; then cosine KNN over tastes (the user themself left out).
  */
 export async function computeNeighbors(
   interactions: Iterable<{ readonly user: string; readonly item: string; readonly weight: number }> | AsyncIterable<{ readonly user: string; readonly item: string; readonly weight: number }>,
@@ -34,7 +35,7 @@ export async function computeNeighbors(
   const { k } = options;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}`);
   const weighting = options.weighting ?? 'log1p';
-  if (!['log1p', 'linear', 'binary'].includes(weighting)) throw new RangeError(`unknown weighting '${weighting}'`);
+  if (!COUNT_WEIGHTINGS.includes(weighting)) throw new RangeError(`unknown weighting '${weighting}'`);
   const trainer = createEmbeddingTrainer({ log, ...options.embeddings });
   const history = new Map<string, Map<string, number>>();
   for await (const r of interactions) {
@@ -45,24 +46,25 @@ export async function computeNeighbors(
   log(`neighbors: ${history.size} users`);
   const embeddings = trainer.train([...history.values()].map((h) => [...h.keys()]));
   const dims = embeddings.dims;
-  const w = (x: number) => (weighting === 'binary' ? 1 : weighting === 'linear' ? Math.max(0, x) : Math.log1p(Math.max(0, x)));
   const users = [...history.keys()];
+  const model = offlineTasteModel(dims);
   const tastes = users.map((u) => {
-    const h = [...history.get(u)!];
-    return meanTaste(h.map(([item]) => vectorOf(embeddings, item)), dims, h.map(([, x]) => w(x)));
+    const h = [...history.get(u)!].map(([item, count]) => ({ item, weight: countWeight(count, weighting) }));
+    return model.vector(historyTaste(model, h, (item) => vectorOf(embeddings, item)));
   });
   const index = (options.index ?? DEFAULT_PIPELINE_OPTIONS.index) === 'exact'
     ? createExactIndex({ dims, threads: options.threads ?? DEFAULT_PIPELINE_OPTIONS.threads, capacity: users.length + 1 })
     : createHnswIndex({ dims, capacity: users.length + 1 });
-  const withTaste = users.flatMap((u, i) => (tastes[i] ? [i] : []));
-  for (const i of withTaste) index.upsert(users[i]!, tastes[i]!);
-  log(`neighbors: ${withTaste.length} users with a taste vector, ${users.length - withTaste.length} without`);
-  const qs = new Float32Array(withTaste.length * dims);
-  withTaste.forEach((i, row) => qs.set(tastes[i]!, row * dims));
+  let paired = 0;
+  users.forEach((u, i) => {
+    if (!tastes[i]) return;
+    index.upsert(u, tastes[i]);
+    paired++;
+  });
+  log(`neighbors: ${paired} users with a taste vector, ${users.length - paired} without`);
   const t0 = Date.now();
-  const knn = await index.queryMany(qs, k, withTaste.map((i) => users[i]!));
+  const knn = await findBuddiesMany(index, users.map((id, i) => ({ id, taste: tastes[i] })), k);
   log(`neighbors: KNN (${options.index ?? DEFAULT_PIPELINE_OPTIONS.index}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   await index.close();
-  const byUser = new Map<number, Neighbor[]>(withTaste.map((i, row) => [i, knn[row]!]));
-  return { embeddings, neighbors: new Map(users.map((u, i) => [u, byUser.get(i) ?? []])) };
+  return { embeddings, neighbors: new Map(users.map((u, i) => [u, knn[i]!])) };
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../random.js';
-import { createTasteModel, meanTaste } from '../taste/index.js';
+import { vectorOf } from '../embeddings/index.js';
+import { findBuddies, historyTaste, offlineTasteModel } from '../recommend/index.js';
+import { createTasteModel } from '../taste/index.js';
 import { buildPlaylistPipeline, type PipelinePlaylist } from './pipeline.js';
 import { computeNeighbors } from './neighbors.js';
 
@@ -38,13 +40,39 @@ describe('buildPlaylistPipeline', () => {
     await world.close();
   });
 
-  it('the offline mean taste equals the incremental taste model fed like events at one time', () => {
-    const vs = [Float32Array.of(1, 0, 0), Float32Array.of(0.6, 0.8, 0), Float32Array.of(0, 0, 1)];
-    const model = createTasteModel({ dims: 3 });
-    const s = vs.reduce((st, v, i) => model.update(st, { kind: 'like', itemId: `t${i}`, vector: v, at: 1000 }), model.empty());
-    const a = model.vector(s)!;
-    const b = meanTaste(vs, 3)!;
-    for (let i = 0; i < 3; i++) expect(a[i]).toBeCloseTo(b[i]!, 6);
+  it('an offline history at one time is the taste the live model holds for the same plays: the unit (weighted) mean', () => {
+    const vs: Record<string, Float32Array> = { t0: Float32Array.of(1, 0, 0), t1: Float32Array.of(0.6, 0.8, 0), t2: Float32Array.of(0, 0, 1) };
+    const offline = offlineTasteModel(3);
+    const live = createTasteModel({ dims: 3 });
+    const history = [{ item: 't0', weight: 2 }, { item: 'unknown', weight: 5 }, { item: 't1' }, { item: 't2', weight: 0.5 }];
+    const a = offline.vector(historyTaste(offline, history, (t) => vs[t]))!;
+    const b = live.vector(history.reduce((st, h) => live.update(st, { kind: 'play', itemId: h.item, vector: vs[h.item], at: 7, weight: h.weight }), live.empty()))!;
+    const mean = [2 * 1 + 0.6, 0.8, 0.5];
+    const n = Math.hypot(...mean);
+    for (let i = 0; i < 3; i++) {
+      expect(a[i]).toBeCloseTo(mean[i]! / n, 6);
+      expect(a[i]).toBe(b[i]);
+    }
+    expect(offline.hasSignal(historyTaste(offline, [{ item: 'unknown' }], (t) => vs[t]))).toBe(false);
+  });
+
+  it('recommends through the recommender core: the same lists as the core asked one user at a time (the live path)', async () => {
+    const world = await buildPlaylistPipeline(genreWorld(3), { embeddings: { dims: 8, minCount: 1 }, buddies: 10, threads: 1 });
+    const queries = [
+      { user: 'a', tracks: ['g0-t1', 'g0-t5', 'g0-t9'], exclude: ['0'] },
+      { user: 'b', tracks: ['g2-t3', 'g1-t3', 'g2-t7'], exclude: [] },
+    ];
+    const batch = await world.recommend(queries, 4);
+    const core = world.recommender();
+    queries.forEach((q, i) => {
+      const heard = new Set(q.tracks);
+      const state = historyTaste(world.taste, q.tracks.map((item) => ({ item })), (t) => vectorOf(world.embeddings, t));
+      const user = { id: q.user, taste: world.taste.vector(state), hasSignal: world.taste.hasSignal(state), heard: (t: string) => heard.has(t), excluded: new Set(q.exclude) };
+      const one = core.recommend(user, 4);
+      expect(one.recs).toEqual(batch[i]);
+      expect(one.buddies).toEqual(findBuddies(world.index, user, 10));
+    });
+    await world.close();
   });
 });
 

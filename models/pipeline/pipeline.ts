@@ -1,7 +1,8 @@
 import { createEmbeddingTrainer, vectorOf, type EmbeddingTrainerOptions, type ItemEmbeddings } from '../embeddings/index.js';
 import { createExactIndex, createHnswIndex, type PairingIndex } from '../pairing/index.js';
 import { createMemoryCatalog, createRanker, playlistCentroid, type PlaylistCatalog, type Ranker, type RankerOptions, type Recommendation } from '../ranking/index.js';
-import { meanTaste } from '../taste/index.js';
+import { createRecommender, historyTaste, offlineTasteModel, type Recommender } from '../recommend/index.js';
+import type { TasteModel } from '../taste/index.js';
 
 /** A playlist the pipeline recommends: made by `owner`, who likes its tracks. */
 export interface PipelinePlaylist {
@@ -43,7 +44,11 @@ export interface PlaylistPipeline {
   readonly catalog: PlaylistCatalog;
   readonly index: PairingIndex;
   readonly ranker: Ranker;
+  /** The taste model of the query users and the owners (offline: no recent ring). */
+  readonly taste: TasteModel;
   readonly options: Required<Omit<PipelineOptions, 'embeddings' | 'ranking' | 'log'>>;
+  /** The recommender (models/recommend) over this pipeline's catalogue and index: the one the live processor runs. */
+  recommender(overrides?: { readonly ranker?: Ranker; readonly buddies?: number }): Recommender;
   /**
    * Recommends k playlists to each query user (same order as the queries). `overrides` swaps the
    * ranker or the number of buddies for this call (ablations and tuning over one built pipeline).
@@ -53,9 +58,10 @@ export interface PlaylistPipeline {
 }
 
 /**
- * The recommendation pipeline of the live system, run offline: track embeddings from the playlists,
- * each owner's taste (weighted mean of the tracks they like) in a pairing index, then per query user:
- * taste → buddies (KNN) → candidates (the buddies' playlists) → ranking.
+ * The recommendation pipeline of the live system, run offline: track embeddings from the playlists, each owner's
+ * taste (the decayed taste model fed a play of each track of their playlists, at one time) in a pairing index, then
+ * per query user the live recommender (models/recommend): taste (their tracks as plays, the same way) → buddies
+ * (KNN) → candidates (the buddies' playlists) → ranking.
  */
 export async function buildPlaylistPipeline(playlists: readonly PipelinePlaylist[], options: PipelineOptions = {}): Promise<PlaylistPipeline> {
   const log = options.log ?? (() => {});
@@ -84,54 +90,39 @@ export async function buildPlaylistPipeline(playlists: readonly PipelinePlaylist
     })),
   );
   const index = indexKind === 'exact' ? createExactIndex({ dims, threads, capacity: playlists.length + 1 }) : createHnswIndex({ dims, capacity: playlists.length + 1 });
-  // Each owner likes the tracks of the playlists they made: their taste is the mean of those tracks.
-  const ownerTracks = new Map<string, string[]>();
+  // Each owner played the tracks of the playlists they made (each track once, all at one time).
+  const taste = offlineTasteModel(dims, minEmbeddedTracks);
+  const ownerTracks = new Map<string, Set<string>>();
   for (const p of playlists) {
-    const l = ownerTracks.get(p.owner);
-    if (l) l.push(...p.tracks);
-    else ownerTracks.set(p.owner, [...p.tracks]);
+    const s = ownerTracks.get(p.owner);
+    if (s) for (const t of p.tracks) s.add(t);
+    else ownerTracks.set(p.owner, new Set(p.tracks));
   }
   let skipped = 0;
   for (const [owner, tracks] of ownerTracks) {
-    const taste = meanTaste([...new Set(tracks)].map(vec), dims);
-    if (taste) index.upsert(owner, taste);
+    const v = taste.vector(historyTaste(taste, [...tracks].map((item) => ({ item })), vec));
+    if (v) index.upsert(owner, v);
     else skipped++;
   }
   log(`pairing: ${index.size} users in the ${indexKind} index (${skipped} without any embedded track)`);
 
+  const recommender = (overrides?: { readonly ranker?: Ranker; readonly buddies?: number }) =>
+    createRecommender({ catalog, index: () => index }, { ranker: overrides?.ranker ?? ranker, buddies: overrides?.buddies ?? buddies });
   return {
     embeddings,
     catalog,
     index,
     ranker,
+    taste,
     options: { buddies, index: indexKind, threads, minEmbeddedTracks },
+    recommender,
     async recommend(queries, k, overrides) {
-      const nBuddies = overrides?.buddies ?? buddies;
-      const rk = overrides?.ranker ?? ranker;
-      const tastes = queries.map((q) => {
-        const vs = [...new Set(q.tracks)].map(vec);
-        return { taste: meanTaste(vs, dims), signal: vs.filter(Boolean).length };
-      });
-      const withTaste = tastes.flatMap((t, i) => (t.taste ? [i] : []));
-      const qs = new Float32Array(withTaste.length * dims);
-      withTaste.forEach((qi, row) => qs.set(tastes[qi]!.taste!, row * dims));
-      const knn = await index.queryMany(qs, nBuddies, withTaste.map((qi) => queries[qi]!.user));
-      const buddiesOf = new Map(withTaste.map((qi, row) => [qi, knn[row]!]));
-      return queries.map((q, i) => {
+      const users = queries.map((q) => {
         const heard = new Set(q.tracks);
-        return rk.rank({
-          user: {
-            id: q.user,
-            taste: tastes[i]!.taste,
-            hasSignal: tastes[i]!.signal >= minEmbeddedTracks,
-            heard: (t) => heard.has(t),
-            excluded: new Set(q.exclude),
-          },
-          buddies: buddiesOf.get(i) ?? [],
-          catalog,
-          k,
-        });
+        const state = historyTaste(taste, [...heard].map((item) => ({ item })), vec);
+        return { id: q.user, taste: taste.vector(state), hasSignal: taste.hasSignal(state), heard: (t: string) => heard.has(t), excluded: new Set(q.exclude) };
       });
+      return (await recommender(overrides).recommendMany(users, k)).map((r) => r.recs);
     },
     close: () => index.close(),
   };

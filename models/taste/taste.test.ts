@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTasteModel, meanTaste, type TasteEvent } from './taste.js';
+import { createTasteModel, type TasteEvent } from './taste.js';
 
 const DAY = 24 * 3600 * 1000;
 const e1 = Float32Array.of(1, 0, 0);
@@ -84,11 +84,23 @@ describe('createTasteModel', () => {
   });
 });
 
-describe('meanTaste', () => {
-  it('is the unit weighted mean and skips missing vectors', () => {
-    const v = meanTaste([e1, undefined, e2], 3, [3, 100, 4])!;
+describe('event weights', () => {
+  it('multiply the weight of the kind: at one time the taste is the unit weighted mean; weight 0 adds nothing', () => {
+    const model = createTasteModel({ dims: 3, minSignal: 2 });
+    const events: TasteEvent[] = [
+      { kind: 'play', itemId: 'a', vector: e1, at: 5, weight: 3 },
+      { kind: 'play', itemId: 'x', vector: undefined, at: 5, weight: 100 },
+      { kind: 'play', itemId: 'b', vector: e2, at: 5, weight: 4 },
+      { kind: 'play', itemId: 'c', vector: e3, at: 5, weight: 0 },
+    ];
+    const s = events.reduce((st, e) => model.update(st, e), model.empty());
+    const v = model.vector(s)!;
     expect(v[0]).toBeCloseTo(0.6, 6);
     expect(v[1]).toBeCloseTo(0.8, 6);
-    expect(meanTaste([undefined], 3)).toBeUndefined();
+    expect(v[2]).toBe(0);
+    expect(s.positives).toBe(2);
+    expect(model.hasSignal(s)).toBe(true);
+    expect(() => model.update(s, { kind: 'play', itemId: 'd', vector: e1, at: 5, weight: -1 })).toThrow(RangeError);
+    expect(() => model.update(s, { kind: 'play', itemId: 'd', vector: e1, at: 5, weight: Number.NaN })).toThrow(RangeError);
   });
 });

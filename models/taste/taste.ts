@@ -12,6 +12,11 @@ export interface TasteEvent {
   readonly vector: Float32Array | undefined;
   /** Epoch milliseconds. */
   readonly at: number;
+  /**
+   * Multiplier of the kind's weight (default 1, finite and >= 0): offline histories fold an item's play count in
+   * here (see models/recommend `historyTaste`); live events leave it out.
+   */
+  readonly weight?: number;
 }
 
 /**
@@ -113,7 +118,9 @@ export function createTasteModel(options: TasteModelOptions): TasteModel {
     update(state, event) {
       if (!TASTE_SIGNALS.includes(event.kind)) throw new RangeError(`unknown taste signal '${String(event.kind)}'`);
       if (event.vector && event.vector.length !== dims) throw new RangeError(`event vector has ${event.vector.length} dims, expected ${dims}`);
-      const w = weights[event.kind];
+      const m = event.weight ?? 1;
+      if (!(m >= 0 && Number.isFinite(m))) throw new RangeError(`event weight must be finite and >= 0, got ${m}`);
+      const w = weights[event.kind] * m;
       const fresh = state.updatedAt === Number.NEGATIVE_INFINITY;
       const later = fresh || event.at >= state.updatedAt;
       const stateScale = later && !fresh ? decay(event.at - state.updatedAt) : 1;
@@ -170,26 +177,4 @@ function pushRecent(r: RecentRing, capacity: number, e: TasteEvent): RecentRing 
   kinds[r.head] = e.kind;
   at[r.head] = e.at;
   return { items, kinds, at, head: (r.head + 1) % capacity };
-}
-
-/**
- * Unit mean of the given item vectors with weights (a one-shot taste for offline users whose whole
- * history is known and undated). Returns undefined when nothing has a vector.
- */
-export function meanTaste(vectors: readonly (Float32Array | undefined)[], dims: number, weights?: readonly number[]): Float32Array | undefined {
-  const sum = new Float32Array(dims);
-  let any = false;
-  vectors.forEach((v, k) => {
-    if (!v) return;
-    const w = weights?.[k] ?? 1;
-    for (let i = 0; i < dims; i++) sum[i]! += w * v[i]!;
-    any = true;
-  });
-  if (!any) return undefined;
-  let n = 0;
-  for (let i = 0; i < dims; i++) n += sum[i]! * sum[i]!;
-  if (n === 0) return undefined;
-  const inv = 1 / Math.sqrt(n);
-  for (let i = 0; i < dims; i++) sum[i]! *= inv;
-  return sum;
 }
