@@ -74,7 +74,7 @@ const counts = async () => {
     listen_events: await q('SELECT count() AS n FROM listen_events FINAL'),
     feedback_events: await q('SELECT count() AS n FROM feedback_events FINAL'),
     playlists: await q('SELECT count() AS n FROM playlists FINAL'),
-    playlist_tracks: await q('SELECT count() AS n FROM playlist_tracks FINAL'),
+    playlist_tracks: await q('SELECT count() AS n FROM playlist_tracks'), // a view of the playlists' latest tracks
     tracks: await q('SELECT count() AS n FROM tracks FINAL'),
   };
 };

@@ -23,6 +23,7 @@ export async function loadCommands(): Promise<ReadonlyMap<string, Command>> {
     ['tune', async () => (await import('./tune.js')).tuneCommand],
     ['simulate', async () => (await import('./simulate.js')).simulateCommand],
     ['bench', async () => (await import('./bench.js')).benchCommand],
+    ['report', async () => (await import('./report.js')).reportCommand],
     // @commands-registry (add one line per command above this marker's end)
   ];
   const map = new Map<string, Command>();

@@ -1,11 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { AvroTopicKey, FeedbackEvent, ListenEvent, PlaylistEvent, RecommendationList, TaskRecord, Topology, TopicValues } from '../streams/index.js';
 import { BuddiesError, TransientError, errorMessage } from '../streams/index.js';
+import { sqlString } from '../warehouse/index.js';
 
 /** One row for one ClickHouse table. */
 export interface TableRow {
   readonly table: string;
-  readonly row: Record<string, string | number>;
+  readonly row: Record<string, string | number | readonly string[]>;
 }
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -25,7 +26,10 @@ export function feedbackRows(e: FeedbackEvent): TableRow[] {
   } }];
 }
 
-/** A playlist's latest state wins (ReplacingMergeTree on the event time); a delete keeps a tombstone row. */
+/**
+ * A playlist's latest state wins (ReplacingMergeTree on the event time), its tracks with it, so membership follows
+ * updates and deletes (the `playlist_tracks` view unfolds them); a delete keeps a tombstone row without tracks.
+ */
 export function playlistRows(e: PlaylistEvent): TableRow[] {
   if (e.kind === 'UNKNOWN') return []; // a kind from a newer writer: not ours to interpret
   const version = e.eventTime;
@@ -33,9 +37,8 @@ export function playlistRows(e: PlaylistEvent): TableRow[] {
   return [
     { table: 'playlists', row: {
       playlist_id: e.playlistId, owner_id: e.ownerId, name: e.name, num_tracks: deleted ? 0 : e.tracks.length, followers: e.followers,
-      organic: e.organic ? 1 : 0, deleted: deleted ? 1 : 0, version, updated_at: seconds(e.eventTime),
+      organic: e.organic ? 1 : 0, deleted: deleted ? 1 : 0, version, updated_at: seconds(e.eventTime), tracks: deleted ? [] : e.tracks,
     } },
-    ...(deleted ? [] : e.tracks.map((t, pos) => ({ table: 'playlist_tracks', row: { playlist_id: e.playlistId, pos, track_id: t, version } }))),
   ];
 }
 
@@ -58,6 +61,36 @@ export type SinkTopic = keyof typeof ROW_MAPPERS;
 
 /** The topics the warehouse sink reads. */
 export const SINK_TOPICS = Object.keys(ROW_MAPPERS) as SinkTopic[];
+
+/**
+ * Tables that feed summing views (`listen_hourly`): a row whose event id is already stored is not inserted again,
+ * so a replay after a crash, or a re-import, counts once in the views as in the raw table. Looked up by the
+ * table's primary-key prefix (the user), so the check reads only the batch's users' ranges.
+ */
+const WRITE_ONCE: Readonly<Record<string, { readonly user: string; readonly id: string }>> = {
+  listen_events: { user: 'user_id', id: 'event_id' },
+};
+
+/** The entries whose event id is neither earlier in the batch nor stored already (all of them for other tables). */
+async function notYetStored<E extends { readonly row: TableRow['row'] }>(client: ClickHouseClient, table: string, entries: readonly E[]): Promise<E[]> {
+  const key = WRITE_ONCE[table];
+  if (!key || entries.length === 0) return [...entries];
+  const inBatch = new Set<string>();
+  const fresh = entries.filter((e) => {
+    const id = String(e.row[key.id]);
+    if (inBatch.has(id)) return false;
+    inBatch.add(id);
+    return true;
+  });
+  const users = [...new Set(fresh.map((e) => String(e.row[key.user])))].map(sqlString).join(', ');
+  const ids = [...inBatch].map(sqlString).join(', ');
+  const stored = await (await client.query({
+    query: `SELECT ${key.id} AS id FROM ${table} WHERE ${key.user} IN (${users}) AND ${key.id} IN (${ids})`, format: 'JSONEachRow',
+  })).json<{ id: string }>();
+  if (stored.length === 0) return fresh;
+  const have = new Set(stored.map((r) => r.id));
+  return fresh.filter((e) => !have.has(String(e.row[key.id])));
+}
 
 /**
  * ClickHouse error codes that mean "this data cannot go in": a row it rejects is dead-lettered with the server's
@@ -103,7 +136,8 @@ export interface WarehouseSinkOptions {
 /**
  * Writes a topic's records to ClickHouse, at least once: each task buffers its batch's rows and inserts them
  * (JSONEachRow) in `flush`, before the offsets commit. Replays after a crash insert the same rows again, which the
- * ReplacingMergeTree tables fold away (read with FINAL). A passing ClickHouse failure is retried by the runtime
+ * ReplacingMergeTree tables fold away (read with FINAL); listens already stored are skipped (see WRITE_ONCE), so the
+ * hourly views they feed count each once. A passing ClickHouse failure is retried by the runtime
  * for as long as it lasts, holding only the one batch (nothing more is fetched); a row that ClickHouse rejects is
  * found by inserting the batch's rows one by one and is dead-lettered with the server's message, and the rest go in.
  */
@@ -129,7 +163,9 @@ export function createWarehouseSinkTopology(opts: WarehouseSinkOptions): Topolog
           const pending = buffer;
           buffer = new Map();
           try {
-            for (const [table, entries] of pending) {
+            for (const [table, all] of pending) {
+              const entries = await notYetStored(opts.client, table, all);
+              if (entries.length === 0) continue;
               try {
                 await insert(table, entries.map((e) => e.row));
               } catch (err) {

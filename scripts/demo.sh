@@ -101,6 +101,8 @@ done
 step "what landed in ClickHouse (database $CLICKHOUSE_DATABASE)"
 ch_url=${CLICKHOUSE_URL:-http://127.0.0.1:${BUDDIES_CLICKHOUSE_HTTP_PORT:-8123}}
 query() { curl -sS --fail "$ch_url/?database=$CLICKHOUSE_DATABASE" --data-binary "$1 FORMAT PrettyCompactMonoBlock"; }
-query "SELECT 'listen_events' AS table, count() AS rows FROM listen_events UNION ALL SELECT 'feedback_events', count() FROM feedback_events UNION ALL SELECT 'playlists', count() FROM playlists UNION ALL SELECT 'recommendations', count() FROM recommendations"
+# FINAL: replays and duplicates fold only at merges otherwise (docs/analytics.md)
+query "SELECT 'listen_events' AS table, count() AS rows FROM listen_events FINAL UNION ALL SELECT 'feedback_events', count() FROM feedback_events FINAL UNION ALL SELECT 'playlists', count() FROM playlists FINAL UNION ALL SELECT 'recommendations', count() FROM recommendations FINAL"
 echo "online metrics per model version (from the warehouse):"
-query "SELECT model_version, countIf(kind = 'IMPRESSION') AS impressions, round(countIf(kind = 'CLICK') / impressions, 3) AS ctr, round(countIf(kind = 'FOLLOW_PLAYLIST') / impressions, 3) AS follow_rate, round(countIf(kind = 'DISMISS') / impressions, 3) AS dismiss_rate FROM feedback_events ANY INNER JOIN (SELECT recommendation_id, any(model_version) AS model_version FROM recommendations GROUP BY recommendation_id) USING recommendation_id GROUP BY model_version ORDER BY model_version"
+query "SELECT model_version, countIf(kind = 'IMPRESSION') AS impressions, round(countIf(kind = 'CLICK') / impressions, 3) AS ctr, round(countIf(kind = 'FOLLOW_PLAYLIST') / impressions, 3) AS follow_rate, round(countIf(kind = 'DISMISS') / impressions, 3) AS dismiss_rate FROM feedback_events FINAL ALL INNER JOIN (SELECT recommendation_id, any(model_version) AS model_version FROM recommendations FINAL GROUP BY recommendation_id) AS r USING recommendation_id GROUP BY model_version ORDER BY model_version"
+echo "more: buddies report --list (docs/analytics.md)"

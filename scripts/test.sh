@@ -11,7 +11,7 @@ if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
 usage: ./scripts/test.sh [vitest arguments]
 
 Installs what is missing (npm ci; JDK, Maven, clickhouse-server through apt; Kafka and Apicurio Registry from
-Maven Central), starts the local stack, creates the topics and the warehouse schema, then runs eslint, the
+Maven Central; chDB from PyPI), starts the local stack, creates the topics and the warehouse schema, then runs eslint, the
 type check, and the unit and integration tests (vitest) against the real services. Ends with the line
 'vitest: N passed, N failed'. Extra arguments go to vitest, e.g. `./scripts/test.sh --project unit` or a path.
 The stack stays up afterwards (npm run stack:down stops it).
@@ -26,6 +26,11 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 else
   npm run --silent build
+fi
+
+step "chDB (current ClickHouse in-process, for the warehouse tests)"
+if ! python3 -c 'import chdb' 2>/dev/null; then
+  python3 -m pip install --quiet chdb || python3 -m pip install --quiet --break-system-packages chdb
 fi
 
 step "local stack"

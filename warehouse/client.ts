@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { BuddiesConfig } from '../config/index.js';
 
 export interface WarehouseOptions {
@@ -27,5 +27,7 @@ export function createWarehouseClient(opts: WarehouseOptions, database: string |
     compression: { request: false, response: false },
     // a busy event loop can outlive the idle-socket TTL; drop such sockets instead of writing into a closed one
     keep_alive: { enabled: true, eagerly_destroy_stale_sockets: true },
+    // failures are thrown to the caller, which reports them (one line in the CLI): no second, multi-line log of its own
+    log: { level: ClickHouseLogLevel.OFF },
   });
 }

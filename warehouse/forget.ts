@@ -14,9 +14,10 @@ export interface ForgetRowsResult {
 }
 
 /**
- * Removes a user from the warehouse: their listens, feedback and recommendation lists, the playlists they made (and
- * their tracks), and their name from other users' lists (buddy id blanked, the explanation rewritten). ClickHouse
- * applies these as mutations; this waits until they are done (or `timeoutMs` passes: then it throws).
+ * Removes a user from the warehouse: their listens, feedback and recommendation lists, the playlists they made (their
+ * tracks go with the rows; `playlist_tracks` is a view of them) and when those were first seen, and their name from
+ * other users' lists (buddy id blanked, the explanation rewritten). The hourly views hold no user ids and keep their
+ * totals. ClickHouse applies these as mutations; this waits until they are done (or `timeoutMs` passes: then it throws).
  */
 export async function forgetUserRows(client: ClickHouseClient, database: string, userId: string, opts: { readonly timeoutMs?: number } = {}): Promise<ForgetRowsResult> {
   const u = sqlString(userId);
@@ -29,7 +30,7 @@ export async function forgetUserRows(client: ClickHouseClient, database: string,
   ];
   if (owned.length > 0) {
     const ids = owned.map((r) => sqlString(r.playlist_id)).join(', ');
-    statements.push(`ALTER TABLE playlist_tracks DELETE WHERE playlist_id IN (${ids})`, `ALTER TABLE playlists DELETE WHERE playlist_id IN (${ids})`);
+    statements.push(`ALTER TABLE playlists DELETE WHERE playlist_id IN (${ids})`, `ALTER TABLE playlist_first_seen DELETE WHERE playlist_id IN (${ids})`);
   }
   for (const query of statements) await client.command({ query });
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);

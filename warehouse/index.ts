@@ -8,3 +8,5 @@ export { createClickHouseRunStore } from './run-store.js';
 export { createAutoRunStore } from './auto-run-store.js';
 export { forgetUserRows, sqlString, userRowCounts } from './forget.js';
 export type { ForgetRowsResult } from './forget.js';
+export { ANALYTICS_QUERIES, analyticsQuery, formatQueryResult, renderQuery, runAnalyticsQuery, toQueryResult, UnknownQueryError } from './queries.js';
+export type { AnalyticsQuery, QueryResult, ReportFormat } from './queries.js';

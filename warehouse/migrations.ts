@@ -11,6 +11,11 @@ export interface Migration {
   readonly statements: readonly string[];
 }
 
+/** The listen_hourly columns from listen_events rows (played through: 30 s or half the track, as the taste model counts it). */
+const LISTEN_HOURLY_SELECT = `toStartOfHour(event_time) AS hour, source, toUInt8(recommendation_id != '') AS recommended,
+        count() AS listens, sum(toUInt64(ms_played)) AS listened_ms,
+        sum(toUInt64(ms_played >= 30000 OR ms_played * 2 >= track_duration_ms)) AS played_through`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     id: 1,
@@ -69,6 +74,68 @@ export const MIGRATIONS: readonly Migration[] = [
       // the whole run record as JSON (the other columns stay for analysts), and when it was recorded
       // one statement (18.16 has no ADD COLUMN IF NOT EXISTS): it applies whole or not at all
       'ALTER TABLE runs ADD COLUMN record String, ADD COLUMN recorded_at UInt64',
+    ],
+  },
+  {
+    id: 5,
+    name: 'playlist tracks in the playlist row',
+    statements: [
+      // a playlist's tracks go with its row, so the latest version (or a delete's tombstone) replaces them whole
+      'ALTER TABLE playlists ADD COLUMN tracks Array(String)',
+    ],
+  },
+  {
+    id: 6,
+    name: 'playlist membership follows updates and deletes',
+    statements: [
+      // backfill: each playlist's tracks at its current version, from the old per-position table (a rerun reads
+      // the view below, which gives the same rows; an equal version inserted later wins the tie)
+      `INSERT INTO playlists (playlist_id, owner_id, name, num_tracks, followers, organic, deleted, version, updated_at, tracks)
+      SELECT playlist_id, owner_id, name, num_tracks, followers, organic, deleted, version, updated_at, tracks
+      FROM (SELECT playlist_id, owner_id, name, num_tracks, followers, organic, deleted, version, updated_at FROM playlists FINAL WHERE deleted = 0) AS p
+      ALL INNER JOIN (
+        SELECT playlist_id, version, arrayMap(x -> x.2, arraySort(groupUniqArray((pos, track_id)))) AS tracks
+        FROM playlist_tracks GROUP BY playlist_id, version
+      ) AS t USING (playlist_id, version)`,
+      'DROP TABLE IF EXISTS playlist_tracks',
+      // the old name, now a view: one row per track of each live playlist at its latest version
+      `CREATE VIEW IF NOT EXISTS playlist_tracks AS
+      SELECT playlist_id, toUInt32(n - 1) AS pos, track_id, version
+      FROM playlists FINAL ARRAY JOIN tracks AS track_id, arrayEnumerate(tracks) AS n WHERE deleted = 0`,
+    ],
+  },
+  {
+    id: 7,
+    name: 'hourly listening and playlist first-seen views',
+    statements: [
+      // listening per hour, source and whether a Buddies list led to it; summed on merge (read with sum() ... GROUP BY)
+      `CREATE TABLE IF NOT EXISTS listen_hourly (
+        hour DateTime, source String, recommended UInt8, listens UInt64, listened_ms UInt64, played_through UInt64
+      ) ENGINE = SummingMergeTree PARTITION BY toYYYYMM(hour) ORDER BY (hour, source, recommended)`,
+      // backfill from the folded raw events, once (a rerun finds the table filled); then the view takes new inserts
+      `INSERT INTO listen_hourly
+      SELECT ${LISTEN_HOURLY_SELECT} FROM listen_events FINAL WHERE (SELECT count() FROM listen_hourly) = 0 GROUP BY hour, source, recommended`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS listen_hourly_mv TO listen_hourly AS
+      SELECT ${LISTEN_HOURLY_SELECT} FROM listen_events GROUP BY hour, source, recommended`,
+      // when each playlist was first seen (its CREATE); min() is idempotent, so replays change nothing
+      `CREATE TABLE IF NOT EXISTS playlist_first_seen (
+        playlist_id String, first_seen AggregateFunction(min, DateTime)
+      ) ENGINE = AggregatingMergeTree ORDER BY playlist_id`,
+      `INSERT INTO playlist_first_seen
+      SELECT playlist_id, minState(updated_at) AS first_seen FROM playlists WHERE (SELECT count() FROM playlist_first_seen) = 0 GROUP BY playlist_id`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS playlist_first_seen_mv TO playlist_first_seen AS
+      SELECT playlist_id, minState(updated_at) AS first_seen FROM playlists GROUP BY playlist_id`,
+    ],
+  },
+  {
+    id: 8,
+    name: 'model decisions',
+    statements: [
+      // one row per canary decision of the trainer: which list model version ran as canary against which production one
+      `CREATE TABLE IF NOT EXISTS model_decisions (
+        decision_id String, model_name String, canary_version String, production_version String,
+        started_at DateTime, decided_at DateTime, decision String, reason String
+      ) ENGINE = ReplacingMergeTree ORDER BY decision_id`,
     ],
   },
 ];

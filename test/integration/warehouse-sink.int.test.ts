@@ -19,7 +19,14 @@ describe('warehouse sink processor', () => {
     await producer.send('playlists', [
       { key: 'p1', value: { ...SAMPLES.playlists.value, playlistId: 'p1', tracks: ['t1', 't2', 't3'], eventTime: 1000 } },
       { key: 'p1', value: { ...SAMPLES.playlists.value, playlistId: 'p1', kind: 'UPDATE', tracks: ['t1', 't2', 't3', 't4'], followers: 40, eventTime: 2000 } },
+      // p2 shrinks, p3 is deleted: their old tracks must not stay behind
+      { key: 'p2', value: { ...SAMPLES.playlists.value, playlistId: 'p2', tracks: ['t1', 't2', 't3'], eventTime: 1000 } },
+      { key: 'p2', value: { ...SAMPLES.playlists.value, playlistId: 'p2', kind: 'UPDATE', tracks: ['t3'], eventTime: 2000 } },
+      { key: 'p3', value: { ...SAMPLES.playlists.value, playlistId: 'p3', tracks: ['t1', 't2'], eventTime: 1000 } },
+      { key: 'p3', value: { ...SAMPLES.playlists.value, playlistId: 'p3', kind: 'DELETE', tracks: [], eventTime: 3000 } },
     ]);
+    // e0 once more (a duplicate), and all again in the replay below: stored once, counted once in the hourly view
+    await producer.send('listens', [{ key: 'u0', value: { ...SAMPLES.listens.value, eventId: 'e0', userId: 'u0' } }]);
     await producer.disconnect();
 
     const count = async (sql: string) => Number((await (await client.query({ query: sql, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
@@ -33,9 +40,13 @@ describe('warehouse sink processor', () => {
       await Promise.all(apps.map((a) => a.stop()));
       expect(await count('SELECT count() AS n FROM listen_events FINAL')).toBe(50);
       expect(await count('SELECT uniqExact(user_id) AS n FROM listen_events FINAL')).toBe(7);
-      expect(await count('SELECT count() AS n FROM playlists FINAL')).toBe(1);
+      expect(await count('SELECT count() AS n FROM listen_events')).toBe(50); // not even before merges: the sink wrote each once
+      expect(await count('SELECT sum(listens) AS n FROM listen_hourly')).toBe(50);
+      expect(await count('SELECT count() AS n FROM playlists FINAL')).toBe(3);
       expect(await count("SELECT max(followers) AS n FROM playlists FINAL WHERE playlist_id = 'p1'")).toBe(40);
-      expect(await count("SELECT count() AS n FROM playlist_tracks FINAL WHERE playlist_id = 'p1'")).toBe(4);
+      expect(await count("SELECT count() AS n FROM playlist_tracks WHERE playlist_id = 'p1'")).toBe(4);
+      const tracks = await (await client.query({ query: 'SELECT playlist_id, pos, track_id FROM playlist_tracks ORDER BY playlist_id, pos', format: 'JSONEachRow' })).json();
+      expect(tracks).toEqual(['t1', 't2', 't3', 't4'].map((t, pos) => ({ playlist_id: 'p1', pos, track_id: t })).concat([{ playlist_id: 'p2', pos: 0, track_id: 't3' }]));
     }
   });
 
