@@ -2,6 +2,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, Producer, TopicMessages 
 import { coPartitionedAssigner } from './assigner.js';
 import { errorMessage, TransientError } from './errors.js';
 import { createIdempotentProducer } from './producer.js';
+import { installReadCommittedFilter } from './read-committed.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import type { AvroSerde } from './serde.js';
 import { createGlobalTable, type GlobalTable } from './global-table.js';
@@ -11,6 +12,9 @@ import type { Guarantee, Topology } from './topology.js';
 import type { AvroTopicKey } from './topics.js';
 
 export type { StreamsAppStats } from './task.js';
+
+// kafkajs's own read_committed filter lets through records of overlapping aborted transactions (transactional inputs)
+installReadCommittedFilter();
 
 export interface StreamsAppOptions<I extends AvroTopicKey> {
   readonly kafka: Kafka;
@@ -122,7 +126,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
   }
 
   /** Builds task p: fence the previous owner, restore the stores, read the committed offsets, init the processor. */
-  async function buildTask(partition: number): Promise<Task<I>> {
+  async function buildTask(partition: number, wanted: () => boolean): Promise<Task<I>> {
     let producer: Producer | undefined;
     if (guarantee === 'exactly-once') {
       producer = createIdempotentProducer(kafka, `${appId}-${partition}`);
@@ -153,7 +157,8 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
       timer.unref();
       task.timers.push(timer);
     }
-    live.set(partition, task);
+    // a build that closeTask gave up on meanwhile (revoked) is closed by it, and must not hide a newer build of p
+    if (wanted()) live.set(partition, task);
     if (task.stores.size) log(`${appId}: task ${partition} restored ${restored} changelog records in ${seconds.toFixed(2)} s`);
     return task;
   }
@@ -161,9 +166,10 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
   function taskFor(partition: number): Promise<Task<I>> {
     let t = tasks.get(partition);
     if (!t) {
-      t = buildTask(partition);
-      tasks.set(partition, t);
-      t.catch(() => tasks.delete(partition));
+      const build = buildTask(partition, () => tasks.get(partition) === build);
+      tasks.set(partition, build);
+      build.catch(() => { if (tasks.get(partition) === build) tasks.delete(partition); }); // not a newer build's entry
+      t = build;
     }
     return t;
   }
@@ -230,8 +236,13 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     const task = await taskFor(batch.partition);
     const t0 = performance.now();
     await exclusive(task, async () => {
-      // offsets below what the partition's previous owner committed are done (Number is exact far beyond any offset)
-      const start = Number(task.startOffsets.get(batch.topic) ?? -1n);
+      // Offsets below what the partition's previous owner committed, or below what this task has committed since (its
+      // offsets store: the next offset after its last commit), are done. kafkajs fetches from the group's committed
+      // offsets after every rebalance, and those may not show this task's last transaction yet: a task kept through a
+      // rebalance would process that batch again on top of the store that already counts it (Number is exact far
+      // beyond any offset).
+      const done = task.stores.get(OFFSETS_STORE.name)!.get(batch.topic) as number | undefined;
+      const start = Math.max(Number(task.startOffsets.get(batch.topic) ?? -1n), done ?? -1);
       let last: string | undefined;
       let unsent: TopicMessages[] = [];
       let count = 0;
@@ -307,6 +318,8 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
         }
         for (const s of task.stores.values()) s.commit();
         if (last !== undefined) resolveOffset(last);
+        // a batch entirely below the start is done already: move kafkajs past it, or it would fetch it again and again
+        else if (complete && start > 0 && Number(batch.lastOffset()) < start) resolveOffset(batch.lastOffset());
         stats.batches++;
         opts.observer?.batch?.(task.partition, count, (performance.now() - t0) / 1000);
       } catch (err) {

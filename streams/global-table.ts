@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { errorMessage } from './errors.js';
+import { installReadCommittedFilter } from './read-committed.js';
 import { withRetry } from './retry.js';
 import type { AvroSerde } from './serde.js';
 import type { AvroTopicKey, TopicValues } from './topics.js';
+
+// kafkajs's own read_committed filter lets through records of overlapping aborted transactions
+installReadCommittedFilter();
 
 /** A table that every instance of an application holds whole, fed from a (compacted) topic. */
 export interface GlobalTableSpec<K extends AvroTopicKey> {

@@ -1,7 +1,11 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
+import { installReadCommittedFilter } from './read-committed.js';
 import { withRetry } from './retry.js';
 import type { TaskStore } from './store.js';
+
+// kafkajs's own read_committed filter lets through records of overlapping aborted transactions
+installReadCommittedFilter();
 
 export type SnapshotMessage = KafkaMessage & { readonly partition: number };
 
