@@ -5,6 +5,7 @@ import { createIdempotentProducer } from './producer.js';
 import { installReadCommittedFilter } from './read-committed.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import type { AvroSerde } from './serde.js';
+import { chunkTopicMessages, MAX_REQUEST_BYTES } from './producer.js';
 import { createGlobalTable, type GlobalTable } from './global-table.js';
 import { restoreStore } from './snapshot.js';
 import { createTaskRuntime, OFFSETS_STORE, type Outputs, type StreamsAppStats, type StreamsObserver, type Task } from './task.js';
@@ -209,7 +210,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     if (task.producer) {
       const txn = await task.producer.transaction();
       try {
-        if (messages.length) await txn.sendBatch({ topicMessages: messages, acks: -1 });
+        for (const topicMessages of chunkTopicMessages(messages, MAX_REQUEST_BYTES)) await txn.sendBatch({ topicMessages, acks: -1 });
         if (offsets) {
           // AddOffsetsToTxn answers CONCURRENT_TRANSACTIONS while the coordinator still finishes the previous commit
           await withRetry(
@@ -223,7 +224,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
         throw err;
       }
     } else {
-      if (messages.length) await sharedProducer!.sendBatch({ topicMessages: messages, acks: -1 });
+      for (const topicMessages of chunkTopicMessages(messages, MAX_REQUEST_BYTES)) await sharedProducer!.sendBatch({ topicMessages, acks: -1 });
       if (offsets) await consumer.commitOffsets([{ topic: offsets.topic, partition: task.partition, offset: nextOffset(offsets.offset) }]);
     }
     for (const s of task.stores.values()) s.commit();
@@ -250,9 +251,12 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
       const outputs: Outputs = [];
       const txn = task.producer ? await task.producer.transaction() : undefined;
       const send = async (messages: TopicMessages[]) => {
-        if (messages.length === 0) return;
-        if (txn) await txn.sendBatch({ topicMessages: messages, acks: -1 });
-        else await sharedProducer!.sendBatch({ topicMessages: messages, acks: -1 });
+        // in requests of bounded size: a backlog batch's outputs and changelog can pass the broker's 1 MiB limit on a
+        // record batch (MESSAGE_TOO_LARGE); the requests are parts of the same transaction
+        for (const topicMessages of chunkTopicMessages(messages, MAX_REQUEST_BYTES)) {
+          if (txn) await txn.sendBatch({ topicMessages, acks: -1 });
+          else await sharedProducer!.sendBatch({ topicMessages, acks: -1 });
+        }
       };
       try {
         for (const message of batch.messages) {

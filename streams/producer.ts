@@ -1,4 +1,4 @@
-import { Partitioners, type IHeaders, type Kafka, type Producer, type RecordMetadata } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka, type Message, type Producer, type RecordMetadata, type TopicMessages } from 'kafkajs';
 import type { AvroSerde } from './serde.js';
 import type { AvroTopicKey, TopicValues } from './topics.js';
 
@@ -54,4 +54,44 @@ export function createTypedProducer(opts: ProducerOptions): TypedProducer {
     },
     disconnect: () => producer.disconnect(),
   };
+}
+
+/**
+ * The most bytes of keys, values and headers the runtime puts in one produce request: half the broker's default
+ * limit on a record batch (`message.max.bytes`, 1 MiB), leaving room for record overhead.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+function messageBytes(m: Message): number {
+  const len = (x: unknown) => (x === null || x === undefined ? 0 : typeof x === 'string' ? Buffer.byteLength(x) : Buffer.isBuffer(x) ? x.length : String(x).length);
+  let n = 32 + len(m.key) + len(m.value); // offset delta, timestamp, lengths
+  for (const [k, v] of Object.entries(m.headers ?? {})) n += len(k) + (Array.isArray(v) ? v.reduce<number>((a, x) => a + len(x), 0) : len(v));
+  return n;
+}
+
+/**
+ * Splits messages into groups of at most `maxBytes` each (a message larger than that goes alone), keeping each topic's
+ * messages in order, so each group can be one produce request under the broker's size limit.
+ */
+export function chunkTopicMessages(messages: readonly TopicMessages[], maxBytes: number): TopicMessages[][] {
+  const out: TopicMessages[][] = [];
+  let current = new Map<string, Message[]>();
+  let bytes = 0;
+  const flush = () => {
+    if (current.size) out.push([...current].map(([topic, msgs]) => ({ topic, messages: msgs })));
+    current = new Map();
+    bytes = 0;
+  };
+  for (const tm of messages) {
+    for (const m of tm.messages) {
+      const n = messageBytes(m);
+      if (bytes > 0 && bytes + n > maxBytes) flush();
+      const list = current.get(tm.topic) ?? [];
+      list.push(m);
+      current.set(tm.topic, list);
+      bytes += n;
+    }
+  }
+  flush();
+  return out;
 }
