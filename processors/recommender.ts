@@ -371,6 +371,19 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
     }
   }
 
+  /** Applies an event to its user's state, unless the state has counted it before (a replay or a duplicate). */
+  function countOnce(store: KeyValueStore<UserState>, e: { readonly userId: string; readonly eventId: string; readonly eventTime: number }, apply: (s: UserState) => void): void {
+    const s = store.get(e.userId) ?? newUser(e.userId, e.eventTime);
+    if (duplicate(s, e.eventId)) {
+      stats.duplicates++;
+      opts.onDuplicate?.();
+      return;
+    }
+    s.events++;
+    apply(s);
+    store.put(e.userId, s);
+  }
+
   /** Users of this task whose published buddies include someone since forgotten get a fresh pairing. */
   function repairForgotten(store: KeyValueStore<UserState>, ctx: TaskContext, gone: readonly string[]): void {
     const set = new Set(gone);
@@ -409,27 +422,11 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
               stats.forgotten++;
               return;
             }
-            const s = store.get(e.userId) ?? newUser(e.userId, e.eventTime);
-            if (duplicate(s, e.eventId)) {
-              stats.duplicates++;
-              opts.onDuplicate?.();
-              return;
-            }
-            s.events++;
-            onFeedback(e, s, ctx);
-            store.put(e.userId, s);
+            countOnce(store, e, (s) => onFeedback(e, s, ctx));
             return;
           }
           const e = validateListen(record.value, at);
-          const s = store.get(e.userId) ?? newUser(e.userId, e.eventTime);
-          if (duplicate(s, e.eventId)) {
-            stats.duplicates++;
-            opts.onDuplicate?.();
-            return;
-          }
-          s.events++;
-          onListen(e, s, ctx);
-          store.put(e.userId, s);
+          countOnce(store, e, (s) => onListen(e, s, ctx));
         },
         punctuate(_type, _time, ctx) {
           if (world.forgotten.length === forgottenSeen) return;
