@@ -43,7 +43,8 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { BuddiesConfig } from '../config/index.js';
 import { generateWorld } from '../data/index.js';
 import { importDataset } from '../ingest/index.js';
-import { bootstrapEmbeddings, recommenderApplicationId, USERS_STORE } from '../processors/index.js';
+import { recommenderApplicationId, trainAndAnnounceEmbeddings, USERS_STORE } from '../processors/index.js';
+import { createModelRegistry } from '../registry/index.js';
 import { codeVersion } from '../runs/provenance.js';
 import { readPidFile } from '../stack/processes.js';
 import {
@@ -447,7 +448,7 @@ export async function benchmarkLatency(opts: LatencyBenchOptions): Promise<Laten
     log(`imported ${imported.counts.playlists} playlists, ${imported.counts.listens} listens, ${imported.counts.follows} follows in ${importSeconds.toFixed(1)} s`);
     check();
     t = performance.now();
-    await bootstrapEmbeddings({ kafka, serde: rec.serde, modelsDir, log: (l) => log(l) });
+    await trainAndAnnounceEmbeddings({ kafka, serde: rec.serde, registry: createModelRegistry(modelsDir), log: (l) => log(l) });
     const embeddingsSeconds = (performance.now() - t) / 1000;
     check();
     const { users, tracks } = await loadListeners(world, opts.users);

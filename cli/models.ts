@@ -1,10 +1,10 @@
-import { DEFAULT_EMBEDDING_OPTIONS, EMBEDDING_METHODS, type EmbeddingMethod } from '../models/embeddings/index.js';
-import { foldPlaylists, LIVE_EMBEDDING_DIMS, pipelinePlaylists } from '../processors/index.js';
+import { DEFAULT_EMBEDDING_OPTIONS, EMBEDDING_METHODS } from '../models/embeddings/index.js';
+import { EmptyPlaylistTableError, LIVE_EMBEDDING_DIMS, trainAndAnnounceEmbeddings } from '../processors/index.js';
 import {
-  checkArtifactFolder, createModelRegistry, kindOfModelName, MODEL_NAMES, ModelArtifactError, NotASavedModelError, publishSavedModel, publishTrackEmbeddings, RegistryError, REGISTRY_KINDS, WrongKindError,
+  checkArtifactFolder, createModelRegistry, kindOfModelName, MODEL_NAMES, ModelArtifactError, NotASavedModelError, publishSavedModel, RegistryError, REGISTRY_KINDS, WrongKindError,
   type ModelRegistry, type ModelVersion, type RegistryKind,
 } from '../registry/index.js';
-import { connectStreams, readTopicSnapshot, requireTopics, type PlaylistEvent, type StreamClients } from '../streams/index.js';
+import { connectStreams, requireTopics } from '../streams/index.js';
 import { InputError, UsageError, type Command, type CommandContext } from './command.js';
 import { createDispatcher, type Subcommand } from './dispatch.js';
 import { choiceFlag, intFlag, parseFlagsAndArgs } from './flags.js';
@@ -50,42 +50,6 @@ function formatMetrics(m: Readonly<Record<string, number>>): string {
 
 /** The line printed on stdout for a version: what scripts read. */
 const versionLine = (v: ModelVersion): string => `${v.modelName} ${v.version} ${v.status} ${v.uri}\n`;
-
-export interface TrainEmbeddingsOptions {
-  readonly dims: number;
-  readonly method?: EmbeddingMethod;
-  readonly minCount?: number;
-  readonly seed?: number;
-  readonly log: (line: string) => void;
-}
-
-/**
- * Reads the playlist table (the playlists topic, folded), trains track embeddings from the organic playlists,
- * publishes them with the table's time range as data window, and announces them: `buddies models
- * train-embeddings`. Throws an {@link InputError} when the table holds no playlist.
- */
-export async function trainAndAnnounceEmbeddings(clients: StreamClients, registry: ModelRegistry, o: TrainEmbeddingsOptions): Promise<ModelVersion> {
-  const { kafka, serde, topics } = clients;
-  const topic = topics.name('playlists');
-  o.log(`reading the playlist table (${topic})`);
-  const events: PlaylistEvent[] = [];
-  for (const m of await readTopicSnapshot(kafka, topic)) if (m.value) events.push(await serde.decode('playlists', m.value));
-  const table = foldPlaylists(events);
-  const playlists = pipelinePlaylists(table);
-  if (playlists.length === 0) throw new InputError(`no playlists in ${topic}: import some first (buddies import mpd DIR)`);
-  let from = Infinity;
-  let to = -Infinity;
-  for (const p of table.values()) {
-    from = Math.min(from, p.eventTime);
-    to = Math.max(to, p.eventTime);
-  }
-  o.log(`${playlists.length} playlists; training ${o.dims}-dimensional ${o.method ?? E.method} track embeddings`);
-  const { version } = await publishTrackEmbeddings({
-    registry, playlists, ...o, announceTo: { kafka, serde },
-    dataWindow: { source: `kafka:${topic}`, from: new Date(from).toISOString(), to: new Date(to).toISOString(), records: playlists.length },
-  }).catch((err: unknown) => asInputError(err, registry.dir));
-  return version;
-}
 
 const registryOf = (ctx: CommandContext): ModelRegistry => createModelRegistry(ctx.config.modelsDir);
 
@@ -189,7 +153,11 @@ export const modelsTrainEmbeddingsCommand: Command = {
     const minCount = intFlag('min-count', v['min-count'], E.minCount);
     const seed = intFlag('seed', v.seed, E.seed, -(2 ** 31));
     const clients = await announcer(ctx, ['playlists']);
-    const version = await trainAndAnnounceEmbeddings(clients, registryOf(ctx), { dims, method, minCount, seed, log });
+    const registry = registryOf(ctx);
+    const version = await trainAndAnnounceEmbeddings({ kafka: clients.kafka, serde: clients.serde, registry, dims, method, minCount, seed, log }).catch((err: unknown) => {
+      if (err instanceof EmptyPlaylistTableError) throw new InputError(`${err.message}: import some first (buddies import mpd DIR)`);
+      return asInputError(err, registry.dir);
+    });
     process.stdout.write(versionLine(version));
     return 0;
   },

@@ -1,12 +1,13 @@
 import { Counter, Gauge } from 'prom-client';
 import { DEFAULT_SIGNAL_WEIGHTS } from '../models/taste/index.js';
 import {
-  bootstrapEmbeddings, createRecommenderApp, createWarehouseApp, EmptyPlaylistTableError, createWindowsApp, DEFAULT_RECOMMENDER_OPTIONS, DEFAULT_WINDOW_OPTIONS, NoEmbeddingsError, RECOMMEND_STRATEGIES, SINK_TOPICS,
+  createRecommenderApp, createWarehouseApp, EmptyPlaylistTableError, createWindowsApp, DEFAULT_RECOMMENDER_OPTIONS, DEFAULT_WINDOW_OPTIONS, NoEmbeddingsError, RECOMMEND_STRATEGIES, SINK_TOPICS, trainAndAnnounceEmbeddings,
   type ProcessorApp, type RecommendStrategy,
 } from '../processors/index.js';
 import { connectStreams, createStreamsMetrics, requireTopics, serveHealth, stopOnSignals, type HealthServer, type StreamClients, type StreamsMetrics } from '../streams/index.js';
 import { createWarehouseClient, requireWarehouseSchema, warehouseOptions } from '../warehouse/index.js';
 import type { BuddiesConfig } from '../config/index.js';
+import { createModelRegistry } from '../registry/index.js';
 import { InputError, UsageError, type Command } from './command.js';
 import { choiceFlag, choiceListFlag, intFlag, numberFlag, parseFlagsAndArgs } from './flags.js';
 
@@ -164,7 +165,7 @@ export async function startProcessors(flags: StartFlags, config: BuddiesConfig, 
         const rec = await createRecommenderApp({
           ...base, topics, strategy: flags.strategy, k: flags.k, refreshEvery: flags.refreshEvery, startAt: flags.from,
           taste: { weights: { skip: flags.skip, dismiss: flags.dismiss } },
-          bootstrapEmbeddings: () => bootstrapEmbeddings({ kafka, serde, modelsDir: config.modelsDir, dims: flags.dims, log }),
+          bootstrapEmbeddings: async () => { await trainAndAnnounceEmbeddings({ kafka, serde, registry: createModelRegistry(config.modelsDir), dims: flags.dims, log }); },
         }).catch((err: unknown) => {
           if (err instanceof NoEmbeddingsError) throw new InputError(`${err.message}: train them first (buddies models train-embeddings)`);
           if (err instanceof EmptyPlaylistTableError) throw new InputError(`${err.message}: import some first (buddies import mpd DIR), then start again`);

@@ -4,10 +4,11 @@ import type { Kafka } from 'kafkajs';
 import { createRanker } from '../models/ranking/index.js';
 import { DEFAULT_MIN_SIGNAL, type TasteModelOptions } from '../models/taste/index.js';
 import {
-  createStreamsApp, readTopicSnapshot, type AvroSerde, type AvroTopicKey, type PlaylistEvent, type StreamsApp, type StreamsMetrics, type Topology, type TopicNames,
+  createStreamsApp, type AvroSerde, type AvroTopicKey, type StreamsApp, type StreamsMetrics, type Topology, type TopicNames,
 } from '../streams/index.js';
-import { createModelRegistry, publishTrackEmbeddings } from '../registry/index.js';
-import { foldPlaylists, pipelinePlaylists } from './playlist-table.js';
+import { DEFAULT_EMBEDDING_OPTIONS, type EmbeddingMethod } from '../models/embeddings/index.js';
+import { latestAnnouncements, publishTrackEmbeddings, type ModelRegistry, type ModelVersion } from '../registry/index.js';
+import { pipelinePlaylists, readPlaylistTable } from './playlist-table.js';
 import { createLiveWorld, type LiveIndexKind, type LiveWorld } from './live-world.js';
 import { createLiveRecommender, USERS_STORE, type LiveRecommender, type RecommenderOptions, type RecommendStrategy } from './recommender.js';
 import { createWarehouseSinkTopology, SINK_TOPICS } from './warehouse-sink.js';
@@ -148,10 +149,8 @@ export function recommenderApplicationId(groupPrefix: string, strategy: Recommen
  * tables). Track embeddings come from the latest announcement; when there is none, `bootstrapEmbeddings` makes one.
  */
 export async function createRecommenderApp(o: RecommenderAppOptions): Promise<ProcessorApp & { readonly live: LiveRecommender; readonly world: LiveWorld }> {
-  const announcements = await readTopicSnapshot(o.kafka, o.topics.name('modelAnnouncements'));
-  let embeddings = false;
-  for (const m of announcements) if (m.value && (await o.serde.decode('modelAnnouncements', m.value)).kind === 'TRACK_EMBEDDINGS') embeddings = true;
-  if (!embeddings) {
+  const announced = [...(await latestAnnouncements(o.kafka, o.serde)).values()];
+  if (!announced.some((a) => a.kind === 'TRACK_EMBEDDINGS')) {
     if (!o.bootstrapEmbeddings) throw new NoEmbeddingsError(o.topics.name('modelAnnouncements'));
     o.log('recommender: no track embeddings announced yet; training the first ones');
     await o.bootstrapEmbeddings();
@@ -166,31 +165,43 @@ export async function createRecommenderApp(o: RecommenderAppOptions): Promise<Pr
   return { ...appOf([app], () => world.close()), live, world };
 }
 
-export interface BootstrapEmbeddingsOptions {
+export interface TrainEmbeddingsOptions {
   readonly kafka: Kafka;
   readonly serde: AvroSerde;
-  /** The model registry's folder (BUDDIES_MODELS_DIR). */
-  readonly modelsDir: string;
+  readonly registry: ModelRegistry;
+  /** Vector size (default {@link LIVE_EMBEDDING_DIMS}). */
   readonly dims?: number;
+  readonly method?: EmbeddingMethod;
+  readonly minCount?: number;
+  readonly seed?: number;
   readonly log?: (line: string) => void;
 }
 
 /**
- * The first track embeddings of a new deployment: trained on the playlist table (the playlists topic, folded),
- * published to the model registry and announced, as `buddies models train-embeddings` does. Throws
- * {@link EmptyPlaylistTableError} when there is no playlist to train on.
+ * Track embeddings trained on the playlist table (the playlists topic, folded), published to the model registry with
+ * the table's time range as data window, and announced: `buddies models train-embeddings`, and the first start of the
+ * live recommender. Throws {@link EmptyPlaylistTableError} when there is no playlist to train on.
  */
-export async function bootstrapEmbeddings(o: BootstrapEmbeddingsOptions): Promise<void> {
+export async function trainAndAnnounceEmbeddings(o: TrainEmbeddingsOptions): Promise<ModelVersion> {
   const topic = o.serde.topics.name('playlists');
-  const events: PlaylistEvent[] = [];
-  for (const m of await readTopicSnapshot(o.kafka, topic)) if (m.value) events.push(await o.serde.decode('playlists', m.value));
-  const playlists = pipelinePlaylists(foldPlaylists(events));
+  const table = await readPlaylistTable(o.kafka, o.serde);
+  const playlists = pipelinePlaylists(table);
   if (playlists.length === 0) throw new EmptyPlaylistTableError(topic);
-  o.log?.(`recommender: training ${o.dims ?? LIVE_EMBEDDING_DIMS}-dimensional track embeddings on ${playlists.length} playlists`);
-  await publishTrackEmbeddings({
-    registry: createModelRegistry(o.modelsDir), playlists, dims: o.dims ?? LIVE_EMBEDDING_DIMS, announceTo: { kafka: o.kafka, serde: o.serde },
+  let from = Infinity;
+  let to = -Infinity;
+  for (const p of table.values()) {
+    from = Math.min(from, p.eventTime);
+    to = Math.max(to, p.eventTime);
+  }
+  const dims = o.dims ?? LIVE_EMBEDDING_DIMS;
+  o.log?.(`${playlists.length} playlists; training ${dims}-dimensional ${o.method ?? DEFAULT_EMBEDDING_OPTIONS.method} track embeddings`);
+  const { version } = await publishTrackEmbeddings({
+    registry: o.registry, playlists, dims, announceTo: { kafka: o.kafka, serde: o.serde },
+    dataWindow: { source: `kafka:${topic}`, from: new Date(from).toISOString(), to: new Date(to).toISOString(), records: playlists.length },
+    ...(o.method ? { method: o.method } : {}), ...(o.minCount !== undefined ? { minCount: o.minCount } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
+  return version;
 }
 
 /** The playlists topic holds no playlist: there is nothing to train track embeddings on. */

@@ -2,10 +2,10 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { readTopicSnapshot, type AvroSerde, type TopicKey, type TypedProducer } from '../streams/index.js';
+import { type AvroSerde, type TopicKey, type TypedProducer } from '../streams/index.js';
 import { forgetUserRows, userRowCounts } from '../warehouse/index.js';
 import { inspectUser, knowsUser } from './inspect.js';
-import { foldPlaylists } from './playlist-table.js';
+import { readPlaylistTable } from './playlist-table.js';
 import { SINK_TOPICS } from './warehouse-sink.js';
 
 export interface ForgetOptions {
@@ -54,9 +54,7 @@ export async function forgetUser(o: ForgetOptions): Promise<ForgetResult> {
   const timeoutMs = o.timeoutMs ?? 60_000;
   const now = Date.now();
 
-  const playlistEvents = [];
-  for (const m of await readTopicSnapshot(kafka, topics.name('playlists'))) if (m.value) playlistEvents.push(await serde.decode('playlists', m.value));
-  const owned = [...foldPlaylists(playlistEvents).values()].filter((p) => p.ownerId === userId);
+  const owned = [...(await readPlaylistTable(kafka, serde)).values()].filter((p) => p.ownerId === userId);
   const deletes = await producer.send('playlists', owned.map((p) => ({
     key: p.playlistId,
     value: { eventId: randomUUID(), playlistId: p.playlistId, kind: 'DELETE' as const, ownerId: '', name: '', tracks: [], followers: 0, organic: false, eventTime: Math.max(now, p.eventTime + 1) },

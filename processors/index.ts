@@ -8,14 +8,14 @@ export type { LiveBpr, LiveEmbeddings, LiveIndexKind, LiveWorld, LiveWorldOption
 export { createLiveCatalog } from './live-catalog.js';
 export type { LiveCatalog } from './live-catalog.js';
 export { EVENT_RULES, validateFeedback, validateListen } from './validation.js';
-export { foldPlaylists, pipelinePlaylists } from './playlist-table.js';
+export { foldPlaylists, pipelinePlaylists, readPlaylistTable } from './playlist-table.js';
 export {
-  bootstrapEmbeddings, createRecommenderApp, createWarehouseApp, createWindowsApp, EmptyPlaylistTableError, LIVE_BUDDIES, LIVE_EMBEDDING_DIMS, NoEmbeddingsError, recommenderApplicationId, recommenderTopology,
+  createRecommenderApp, createWarehouseApp, createWindowsApp, EmptyPlaylistTableError, LIVE_BUDDIES, LIVE_EMBEDDING_DIMS, NoEmbeddingsError, recommenderApplicationId, recommenderTopology, trainAndAnnounceEmbeddings,
 } from './apps.js';
 export { forgetUser, ForgetPendingError } from './forget.js';
 export type { ForgetOptions, ForgetResult } from './forget.js';
 export { inspectUser, knowsUser } from './inspect.js';
 export type { InspectOptions, UserInspection } from './inspect.js';
-export type { BootstrapEmbeddingsOptions, ProcessorApp, RecommenderAppOptions, WarehouseAppOptions, WindowsAppOptions } from './apps.js';
+export type { TrainEmbeddingsOptions, ProcessorApp, RecommenderAppOptions, WarehouseAppOptions, WindowsAppOptions } from './apps.js';
 export { DEFAULT_WINDOW_OPTIONS, INTERACTION_WEIGHTS, interactionOf, windowsTopology, WINDOWS_META_STORE, WINDOWS_STORE } from './windows.js';
 export type { OpenWindow, WindowEvent, WindowsOptions } from './windows.js';

@@ -1,5 +1,6 @@
+import type { Kafka } from 'kafkajs';
 import type { PipelinePlaylist } from '../models/pipeline/index.js';
-import type { PlaylistEvent } from '../streams/index.js';
+import { readTopicSnapshot, type AvroSerde, type PlaylistEvent } from '../streams/index.js';
 
 /** The latest state of each playlist, folded from playlist events (a table over the playlists topic). */
 export function foldPlaylists(events: Iterable<PlaylistEvent>): Map<string, PlaylistEvent> {
@@ -19,4 +20,11 @@ export function pipelinePlaylists(table: ReadonlyMap<string, PlaylistEvent>): Pi
   return [...table.values()]
     .filter((p) => p.organic && p.tracks.length > 0)
     .map((p) => ({ id: p.playlistId, owner: p.ownerId, tracks: p.tracks, followers: p.followers }));
+}
+
+/** The playlist table as it stands: the playlists topic read to its end and folded ({@link foldPlaylists}). */
+export async function readPlaylistTable(kafka: Kafka, serde: AvroSerde): Promise<Map<string, PlaylistEvent>> {
+  const events: PlaylistEvent[] = [];
+  for (const m of await readTopicSnapshot(kafka, serde.topics.name('playlists'))) if (m.value) events.push(await serde.decode('playlists', m.value));
+  return foldPlaylists(events);
 }

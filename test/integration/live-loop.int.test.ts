@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateWorld } from '../../data/generate.js';
 import { createWorldModel, type WorldOptions } from '../../data/world.js';
 import { importDataset } from '../../ingest/index.js';
-import { bootstrapEmbeddings, createRecommenderApp } from '../../processors/index.js';
+import { createRecommenderApp, trainAndAnnounceEmbeddings } from '../../processors/index.js';
+import { createModelRegistry } from '../../registry/index.js';
 import { runLiveSimulation } from '../../simulator/index.js';
 import { createTypedProducer } from '../../streams/index.js';
 import { readTopicToEnd } from '../helpers/kafka.js';
@@ -27,7 +28,7 @@ describe('the live loop on the real stack', () => {
     // the first start trains the track embeddings, publishes them to the registry and announces them
     const app = await createRecommenderApp({
       kafka: bed.kafka, serde: bed.serde, topics: bed.topics, groupPrefix: bed.unique('loop'), strategy: 'buddies', k: 5, refreshEvery: 3, log: () => {},
-      bootstrapEmbeddings: () => bootstrapEmbeddings({ kafka: bed.kafka, serde: bed.serde, modelsDir: join(dir, 'models'), dims: 16 }),
+      bootstrapEmbeddings: async () => { await trainAndAnnounceEmbeddings({ kafka: bed.kafka, serde: bed.serde, registry: createModelRegistry(join(dir, 'models')), dims: 16 }); },
     });
     await app.start();
     const { live } = app;

@@ -106,7 +106,7 @@ describe('buddies models on the real stack', () => {
   it('train-embeddings says what to do on an empty playlist table, then trains, publishes and announces; publish and list follow', async () => {
     const empty = await buddies('models', 'train-embeddings');
     expect(empty.code).toBe(1);
-    expect(empty.stderr).toMatch(new RegExp(`\\nbuddies models: no playlists in ${bed.topics.name('playlists').replace(/\./g, '\\.')}: import some first \\(buddies import mpd DIR\\)\\n$`));
+    expect(empty.stderr).toBe(`buddies models: no playlists in ${bed.topics.name('playlists')}: import some first (buddies import mpd DIR)\n`); // one line, nothing else
 
     const producer = createTypedProducer({ kafka: bed.kafka, serde: bed.serde });
     await producer.connect();
