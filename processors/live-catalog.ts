@@ -19,8 +19,6 @@ export interface LiveCatalog extends PlaylistCatalog {
   createdAt(playlistId: string): number | undefined;
   /** Users who made at least one playlist in the catalogue. */
   owners(): IterableIterator<string>;
-  /** Live follows of a playlist (users whose latest taste record lists it). */
-  follows(playlistId: string): number;
 }
 
 interface Entry {
@@ -83,7 +81,6 @@ export function createLiveCatalog(now: () => number = Date.now): LiveCatalog {
     },
     madeBy: (u) => [...(made.get(u) ?? [])],
     followedBy: (u) => followed.get(u) ?? [],
-    follows: (id) => followers.get(id) ?? 0,
     owners: () => made.keys(),
     createdAt: (id) => (entries.has(id) ? created.get(id) : undefined),
     popular(limit) {

@@ -53,8 +53,6 @@ export interface LiveWorld {
   settled(): Promise<void>;
   /** Users whose taste was deleted (forgotten), in order: `forgotten.slice(n)` are the ones since a reader's n. */
   readonly forgotten: readonly string[];
-  /** Whether an announcement was seen for the kind. */
-  announced(kind: 'TRACK_EMBEDDINGS' | 'BPR'): boolean;
   close(): Promise<void>;
 }
 
@@ -99,7 +97,6 @@ export function createLiveWorld(opts: LiveWorldOptions): LiveWorld {
   let bpr: LiveBpr | undefined;
   const pending = new Set<Promise<void>>();
   const forgotten: string[] = [];
-  const seen = new Set<string>();
 
   const newIndex = (dims: number, n: number): PairingIndex =>
     kind === 'hnsw' || (kind === 'auto' && n > AUTO_HNSW_USERS)
@@ -179,7 +176,6 @@ export function createLiveWorld(opts: LiveWorldOptions): LiveWorld {
       globalTableSpec('tastes', 'tasteEmbeddings', applyTaste),
       globalTableSpec('models', 'modelAnnouncements', (key, a: ModelAnnouncement | undefined) => {
         if (!a || a.kind === 'UNKNOWN' || a.kind === 'PAIRING') return;
-        seen.add(a.kind);
         load(key, a);
       }),
     ],
@@ -192,7 +188,6 @@ export function createLiveWorld(opts: LiveWorldOptions): LiveWorld {
       while (pending.size > 0) await Promise.all([...pending]);
     },
     forgotten,
-    announced: (k) => seen.has(k),
     async close() {
       await this.settled();
       await index?.close();
