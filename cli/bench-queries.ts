@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { benchmarkQueries, queriesMarkdown, queriesTable, QueriesBenchInterrupted, RAW_EQUIVALENTS } from '../bench/queries.js';
 import { InputError, UsageError, type CommandContext } from './command.js';
+import { INTERRUPTED, runInterruptible } from './progress.js';
 import { intFlag, parseFlagsAndArgs } from './flags.js';
 
 export const QUERIES_HELP = `usage: buddies bench queries [--events N] [--runs R] [--out FILE]
@@ -36,30 +37,9 @@ export async function runQueriesBench(argv: string[], ctx: CommandContext): Prom
   const events = intFlag('events', values.events, 10_000_000, 1000, 1_000_000_000);
   const runs = intFlag('runs', values.runs, 5, 1, 100);
   const log = (line: string) => process.stderr.write(`[bench queries] ${line}\n`);
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (abort.signal.aborted) {
-      log(`${signal}: still cleaning up (stopping this run's queries, dropping its database)`);
-      return;
-    }
-    log(`${signal}: stopping; cleaning up (this run's queries and database)`);
-    abort.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  let result;
-  try {
-    result = await benchmarkQueries({ config: ctx.config, events, runs, log, signal: abort.signal });
-  } catch (err) {
-    if (err instanceof QueriesBenchInterrupted || abort.signal.aborted) {
-      log('interrupted; cleaned up');
-      return 130;
-    }
-    throw err;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const result = await runInterruptible(log, "this run's queries and database", (err) => err instanceof QueriesBenchInterrupted, (signal) =>
+    benchmarkQueries({ config: ctx.config, events, runs, log, signal }));
+  if (result === INTERRUPTED) return 130;
   if (values.out) {
     const out = values.out;
     try {

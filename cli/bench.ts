@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { benchmarkLatency, Interrupted, latencyDetailTable, latencyTable, type LatencyBenchResult } from '../bench/latency.js';
 import { benchmarkRuntime, connectStreams, type RuntimeBenchResult } from '../streams/index.js';
 import { InputError, UsageError, wantsHelp, type Command, type CommandContext } from './command.js';
+import { INTERRUPTED, runInterruptible } from './progress.js';
 import { intFlag, parseFlagsAndArgs } from './flags.js';
 import { runQueriesBench } from './bench-queries.js';
 
@@ -140,30 +141,11 @@ async function runLatency(argv: string[], ctx: CommandContext): Promise<number> 
   const seed = intFlag('seed', values.seed, 1, 0, 2 ** 32 - 1);
   const drainSeconds = intFlag('drain', values.drain, 30, 1, 3600);
   const log = (line: string) => process.stderr.write(`[bench latency] ${line}\n`);
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (abort.signal.aborted) return;
-    log(`${signal}: stopping and cleaning up (the topics and child processes of this run)`);
-    abort.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  let r: LatencyBenchResult;
-  try {
-    r = await benchmarkLatency({
-      config: ctx.config, rates, seconds, warmupSeconds, users, playlists, seed, drainSeconds, reference: !values['no-reference'], log, signal: abort.signal,
-      ...(values.profile ? { profileDir: resolve(values.profile) } : {}),
-    });
-  } catch (err) {
-    if (err instanceof Interrupted || abort.signal.aborted) {
-      log('interrupted; cleaned up');
-      return 130;
-    }
-    throw err;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const r = await runInterruptible(log, 'the topics and child processes of this run', (err) => err instanceof Interrupted, (signal) => benchmarkLatency({
+    config: ctx.config, rates, seconds, warmupSeconds, users, playlists, seed, drainSeconds, reference: !values['no-reference'], log, signal,
+    ...(values.profile ? { profileDir: resolve(values.profile) } : {}),
+  }));
+  if (r === INTERRUPTED) return 130;
   const command = `buddies bench ${argv.join(' ')}`;
   if (values.out) {
     await mkdir(dirname(values.out), { recursive: true });

@@ -40,3 +40,39 @@ export function createProgressLine(label: string, opts: { unit?: string; countUn
     },
   };
 }
+
+/** What {@link runInterruptible} returns when SIGINT or SIGTERM stopped the work (the command then exits 130). */
+export const INTERRUPTED = Symbol('interrupted');
+
+/**
+ * Runs long work that cleans up after itself on an abort signal: SIGINT or SIGTERM aborts it (a second signal only
+ * says cleaning goes on), and it resolves {@link INTERRUPTED} once the work has stopped. `cleaning` names what the
+ * work removes, for the signal's log line; `wasInterrupt` recognises the work's own interruption error.
+ */
+export async function runInterruptible<T>(
+  log: (line: string) => void, cleaning: string, wasInterrupt: (err: unknown) => boolean, work: (signal: AbortSignal) => Promise<T>,
+): Promise<T | typeof INTERRUPTED> {
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (abort.signal.aborted) {
+      log(`${signal}: still cleaning up (${cleaning})`);
+      return;
+    }
+    log(`${signal}: stopping and cleaning up (${cleaning})`);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await work(abort.signal);
+  } catch (err) {
+    if (wasInterrupt(err) || abort.signal.aborted) {
+      log('interrupted; cleaned up');
+      return INTERRUPTED;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
