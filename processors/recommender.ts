@@ -240,10 +240,6 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
   /** The recommender the offline commands run too (models/recommend), over the live catalogue, pairing index and BPR in use. */
   const recommender = createRecommender({ catalog: world.catalog, index: () => world.index(), bpr: () => world.bpr() }, { strategy, ranker, buddies: nBuddies, random });
 
-  function choose(user: string, s: UserState, taste: Float32Array | undefined, hasSignal: boolean, heard: Set<string>, at: number): RecommendResult {
-    const excluded = activeExclusions(s, at);
-    return recommender.recommend({ id: user, taste, hasSignal, heard: (t) => heard.has(t), excluded }, k);
-  }
 
   const cosine = (a: readonly number[], b: Float32Array) => {
     let d = 0;
@@ -251,8 +247,9 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
     return d; // both unit
   };
 
-  function publishTaste(user: string, s: UserState, taste: Float32Array | undefined, force: boolean, ctx: TaskContext, at: number) {
-    const { model, taste: state } = tasteOf(s);
+  /** Writes the user's taste when it moved past the threshold (or `force`); `state` is their taste state, `taste` its unit vector. */
+  function publishTaste(user: string, s: UserState, model: TasteModel, state: TasteState, force: boolean, ctx: TaskContext, at: number) {
+    const taste = model.vector(state);
     if (!taste || !model.hasSignal(state)) return;
     if (!force && s.published && s.published.length === taste.length && cosine(s.published, taste) >= 1 - threshold) return;
     s.published = Array.from(taste);
@@ -279,10 +276,9 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
    * place of a full list (the best buddy's first), so a new playlist reaches matching listeners at once instead
    * of competing with every established one on consensus. Explained as new from that buddy.
    */
-  function withFreshSlot(recs: readonly Recommendation[], buddies: readonly Neighbor[], s: UserState, at: number): Recommendation[] {
+  function withFreshSlot(recs: readonly Recommendation[], buddies: readonly Neighbor[], excluded: ReadonlySet<string>, at: number): Recommendation[] {
     if (freshFor <= 0 || recs.length < k || buddies.length === 0) return [...recs];
     const shown = new Set(recs.map((r) => r.playlistId));
-    const excluded = activeExclusions(s, at);
     for (const b of buddies) {
       for (const id of world.catalog.madeBy(b.id)) {
         const created = world.catalog.createdAt(id);
@@ -303,11 +299,12 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
     const { model, taste: state } = tasteOf(s);
     const taste = model.vector(state);
     const hasSignal = model.hasSignal(state);
-    publishTaste(user, s, taste, followsChanged, ctx, at);
+    publishTaste(user, s, model, state, followsChanged, ctx, at);
     const heard = new Set(model.recentItems(state, ['play', 'like']));
-    const chosen = choose(user, s, taste, hasSignal, heard, at);
+    const excluded = activeExclusions(s, at);
+    const chosen: RecommendResult = recommender.recommend({ id: user, taste, hasSignal, heard: (t) => heard.has(t), excluded }, k);
     const { buddies } = chosen;
-    const recs = strategy === 'buddies' ? withFreshSlot(chosen.recs, buddies, s, at) : chosen.recs;
+    const recs = strategy === 'buddies' ? withFreshSlot(chosen.recs, buddies, excluded, at) : chosen.recs;
     if (strategy === 'buddies') publishPairing(user, s, buddies, ctx, at);
     if (recs.length === 0) return;
     const list: RecommendationList = {
@@ -362,7 +359,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
         if (e.playlistId && s.follows.includes(e.playlistId)) {
           s.follows = s.follows.filter((p) => p !== e.playlistId);
           const { model, taste } = tasteOf(s);
-          publishTaste(e.userId, s, model.vector(taste), true, ctx, e.eventTime);
+          publishTaste(e.userId, s, model, taste, true, ctx, e.eventTime);
         }
         return;
       default:
