@@ -22,10 +22,10 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { BuddiesConfig } from '../config/index.js';
-import { ANALYTICS_QUERIES, migrateWarehouse, renderQuery, warehouseOptions, type AnalyticsQuery } from '../warehouse/index.js';
+import { ANALYTICS_QUERIES, EXPLANATION_SQL, migrateWarehouse, renderQuery, warehouseOptions, type AnalyticsQuery } from '../warehouse/index.js';
 
 /** The views the migrations fill from inserts (materialized views); the other tables are written by the sink. */
-export const VIEWS = ['listen_hourly', 'playlist_first_seen'] as const;
+export const VIEWS = ['listen_hourly', 'playlist_first_seen', 'reaction_hourly'] as const;
 
 /**
  * The figures of the queries that read only `listen_hourly`, computed from the raw listens instead (the reference).
@@ -52,6 +52,86 @@ FROM listen_events FINAL
 WHERE event_time >= toStartOfHour({since})
 GROUP BY day
 ORDER BY day`,
+  // the reaction rates as the raw tables give them: each reaction joined to its list (the join that the warehouse sink
+  // makes once, when it writes the reaction, for reaction_hourly)
+  'model-rates': `SELECT model_version, impressions, clicks, follows,
+  if(impressions = 0, 0, round(clicks / impressions, 3)) AS ctr,
+  if(impressions = 0, 0, round(follows / impressions, 3)) AS follow_rate,
+  listens, if(listens = 0, 0, round(played_through / listens, 3)) AS listen_through
+FROM (
+  SELECT model_version, countIf(kind = 'IMPRESSION') AS impressions, countIf(kind = 'CLICK') AS clicks,
+    countIf(kind = 'FOLLOW_PLAYLIST') AS follows
+  FROM (SELECT recommendation_id, kind FROM feedback_events FINAL WHERE event_time >= toStartOfHour({since}) AND recommendation_id != '') AS f
+  ALL INNER JOIN (
+    SELECT recommendation_id, any(model_version) AS model_version FROM recommendations FINAL GROUP BY recommendation_id
+  ) AS r USING recommendation_id
+  GROUP BY model_version
+) AS shown ANY LEFT JOIN (
+  SELECT model_version, count() AS listens, sum(ms_played >= 30000 OR ms_played * 2 >= track_duration_ms) AS played_through
+  FROM (SELECT recommendation_id, ms_played, track_duration_ms FROM listen_events FINAL WHERE event_time >= toStartOfHour({since}) AND recommendation_id != '') AS l
+  ALL INNER JOIN (
+    SELECT recommendation_id, any(model_version) AS model_version FROM recommendations FINAL GROUP BY recommendation_id
+  ) AS r USING recommendation_id
+  GROUP BY model_version
+) AS played USING model_version
+ORDER BY model_version`,
+  canary: `SELECT decision_id, model_name, decision, role, model_version, impressions,
+  if(impressions = 0, 0, round(clicks / impressions, 3)) AS ctr,
+  if(impressions = 0, 0, round(follows / impressions, 3)) AS follow_rate
+FROM (
+  SELECT decision_id, any(model_name) AS model_name, any(decision) AS decision, role, model_version,
+    sumIf(impressions, hour >= toStartOfHour(started_at) AND hour < decided_at) AS impressions,
+    sumIf(clicks, hour >= toStartOfHour(started_at) AND hour < decided_at) AS clicks,
+    sumIf(follows, hour >= toStartOfHour(started_at) AND hour < decided_at) AS follows
+  FROM (
+    SELECT decision_id, model_name, decision, started_at, decided_at, model_version, role
+    FROM model_decisions FINAL
+    ARRAY JOIN [canary_version, production_version] AS model_version, ['canary', 'production'] AS role
+    WHERE decided_at >= {since}
+  ) AS d ALL LEFT JOIN (
+    SELECT model_version, hour, countIf(kind = 'IMPRESSION') AS impressions, countIf(kind = 'CLICK') AS clicks,
+      countIf(kind = 'FOLLOW_PLAYLIST') AS follows
+    FROM (SELECT recommendation_id, kind, toStartOfHour(event_time) AS hour FROM feedback_events FINAL
+      WHERE event_time + 30 * 86400 >= {since} AND recommendation_id != '') AS f
+    ALL INNER JOIN (
+      SELECT recommendation_id, any(model_version) AS model_version FROM recommendations FINAL GROUP BY recommendation_id
+    ) AS r USING recommendation_id
+    GROUP BY model_version, hour
+  ) AS stats USING model_version
+  GROUP BY decision_id, role, model_version
+)
+ORDER BY decision_id, role`,
+  'explanation-rates': `SELECT explanation, impressions, clicks, follows,
+  if(impressions = 0, 0, round(clicks / impressions, 3)) AS ctr,
+  if(impressions = 0, 0, round(follows / impressions, 3)) AS follow_rate,
+  listens, if(listens = 0, 0, round(played_through / listens, 3)) AS listen_through
+FROM (
+  SELECT explanation, countIf(kind = 'IMPRESSION') AS impressions, countIf(kind = 'CLICK') AS clicks,
+    countIf(kind = 'FOLLOW_PLAYLIST') AS follows
+  FROM (SELECT recommendation_id, playlist_id, kind FROM feedback_events FINAL WHERE event_time >= toStartOfHour({since}) AND recommendation_id != '') AS f
+  ALL INNER JOIN (
+    SELECT recommendation_id, playlist_id, argMin(${EXPLANATION_SQL}, rank) AS explanation
+    FROM recommendations FINAL GROUP BY recommendation_id, playlist_id
+  ) AS r USING (recommendation_id, playlist_id)
+  GROUP BY explanation
+) AS shown ANY LEFT JOIN (
+  SELECT explanation, count() AS listens, sum(ms_played >= 30000 OR ms_played * 2 >= track_duration_ms) AS played_through
+  FROM (SELECT recommendation_id, playlist_id, ms_played, track_duration_ms FROM listen_events FINAL
+    WHERE event_time >= toStartOfHour({since}) AND recommendation_id != '') AS l
+  ALL INNER JOIN (
+    SELECT recommendation_id, playlist_id, argMin(${EXPLANATION_SQL}, rank) AS explanation
+    FROM recommendations FINAL GROUP BY recommendation_id, playlist_id
+  ) AS r USING (recommendation_id, playlist_id)
+  GROUP BY explanation
+) AS played USING explanation
+ORDER BY explanation`,
+};
+
+/** The raw tables each reference query reads. */
+const RAW_READS: Readonly<Record<string, readonly string[]>> = {
+  'model-rates': ['feedback_events', 'listen_events', 'recommendations'],
+  'explanation-rates': ['feedback_events', 'listen_events', 'recommendations'],
+  canary: ['model_decisions', 'feedback_events', 'recommendations'],
 };
 
 /** The raw-table equivalent of a query, its window start in place of `{since}`; undefined for a query without one. */
@@ -192,6 +272,25 @@ FROM (
 }
 
 /**
+ * The columns of item `rank` of list `k` (whose user is the column `u`) that say how it was made: `random_user`,
+ * `cold_start`, `model_version`, `why` (random, popular, new, made or followed) and `explanation` (what the warehouse
+ * sink attributes a reaction to: {@link explanationOf} of the reason written below). The lists, and the listens and
+ * feedback that react to them, compute them alike, so a reaction carries its list's model version and explanation as
+ * the sink writes them.
+ */
+function listItem(p: QueryBenchPlan, k: string, rank: string, u: string): string {
+  return `${u} % 10 = 0 AS random_user,
+    ${listTime(p, k)} - ${joinedAt(p, u)} AS since_joined,
+    toUInt8(random_user OR since_joined < 86400 OR (${u} % 7 = 3 AND since_joined < ${3 * 86_400})) AS cold_start,
+    multiIf(random_user, 'random', ${listTime(p, k)} < ${p.start + span(p) / 2}, 'buddies@emb:v1+bpr:none', ${k} % 5 = 0, 'buddies@emb:v2+bpr:v2',
+      'buddies@emb:v2+bpr:v1') AS model_version,
+    ${draw(`${k}, ${rank}, 23`)} AS e,
+    multiIf(random_user, 'random', cold_start = 1, 'popular', ${rank} = ${LIST_ITEMS}, 'new', e < 0.45, 'made', e < 0.8, 'followed', 'popular') AS why,
+    multiIf(why = 'random', 'random pick', why = 'popular', 'popular', why = 'made', 'made by your buddy', why = 'followed', 'followed by your buddy',
+      'new from your buddy') AS explanation`;
+}
+
+/**
  * Rows [offset, offset + count) of the recommendation lists: list k is made at its time, for one of the users who
  * have joined and not left (in turn), with 10 items. Users with index mod 10 = 0 get the random strategy (always
  * cold); a user's lists are cold starts (popular picks) for their first day, for their first three days for every
@@ -205,14 +304,8 @@ SELECT recommendation_id, user_id, rank, playlist_id, score, buddy_id, taste_mat
   SELECT number + ${offset} AS n, intDiv(n, ${LIST_ITEMS}) AS k, toUInt16(n % ${LIST_ITEMS} + 1) AS rank, ${listUser(p, 'k')} AS u,
     concat('r', toString(k)) AS recommendation_id, concat('u', toString(u)) AS user_id,
     toDateTime(${listTime(p, 'k')}) AS generated_at,
-    u % 10 = 0 AS random_user,
-    ${listTime(p, 'k')} - ${joinedAt(p, 'u')} AS since_joined,
-    toUInt8(random_user OR since_joined < 86400 OR (u % 7 = 3 AND since_joined < ${3 * 86_400})) AS cold_start,
-    multiIf(random_user, 'random', generated_at < ${p.start + span(p) / 2}, 'buddies@emb:v1+bpr:none', k % 5 = 0, 'buddies@emb:v2+bpr:v2',
-      'buddies@emb:v2+bpr:v1') AS model_version,
+    ${listItem(p, 'k', 'rank', 'u')},
     ${listPlaylist(p, 'k', 'rank')} AS j, concat('pl', toString(j)) AS playlist_id,
-    ${draw('k, rank, 23')} AS e,
-    multiIf(random_user, 'random', cold_start = 1, 'popular', rank = ${LIST_ITEMS}, 'new', e < 0.45, 'made', e < 0.8, 'followed', 'popular') AS why,
     multiIf(why IN ('made', 'new'), ${ownerOf(p, 'j')}, why = 'followed', concat('u', toString(cityHash64(k, rank, 24) % ${p.users})), '') AS buddy_id,
     toFloat32(0.3 + 0.7 * ${draw('k, rank, 25')}) AS taste_match,
     concat(toString(toUInt32(taste_match * 100)), '% taste match') AS pct,
@@ -229,8 +322,9 @@ SELECT recommendation_id, user_id, rank, playlist_id, score, buddy_id, taste_mat
  * 11% search, 1% unknown. Plays: 70% played through (half the track or more), the rest skipped within 30 s.
  */
 export function listensInsert(p: QueryBenchPlan, offset: number, count: number): string {
-  return `INSERT INTO listen_events (event_id, user_id, track_id, playlist_id, source, ms_played, track_duration_ms, recommendation_id, event_time)
-SELECT event_id, user_id, track_id, playlist_id, source, ms_played, track_duration_ms, recommendation_id, event_time FROM (
+  return `INSERT INTO listen_events (event_id, user_id, track_id, playlist_id, source, ms_played, track_duration_ms, recommendation_id, event_time, model_version, explanation)
+SELECT event_id, user_id, track_id, playlist_id, source, ms_played, track_duration_ms, recommendation_id, event_time,
+  if(recommended, model_version, '') AS model_version, if(recommended, explanation, '') AS explanation FROM (
   SELECT number + ${offset} AS n, ${uuid('n, 10')} AS event_id, ${draw('n, 3')} AS s,
     multiIf(s < 0.35, 'ORGANIC_PLAYLIST', s < 0.6, 'ALGORITHMIC', s < 0.7, 'RADIO', s < 0.88, 'LIBRARY', s < 0.99, 'SEARCH', 'UNKNOWN') AS source,
     source = 'ORGANIC_PLAYLIST' AND ${draw('n, 4')} < 0.4 AS recommended,
@@ -238,7 +332,9 @@ SELECT event_id, user_id, track_id, playlist_id, source, ms_played, track_durati
     toUInt64(1 + floor(${LIST_ITEMS} * pow(${draw('n, 5')}, 2))) AS rank,
     if(recommended, concat('r', toString(k)), '') AS recommendation_id,
     toUInt64(${p.start} + intDiv(n * ${span(p)}, ${p.listens})) AS t,
-    concat('u', toString(if(recommended, ${listUser(p, 'k')}, ${activeUser(p, 't', 'n, 6')}))) AS user_id,
+    ${listUser(p, 'k')} AS u,
+    ${listItem(p, 'k', 'rank', 'u')},
+    concat('u', toString(if(recommended, u, ${activeUser(p, 't', 'n, 6')}))) AS user_id,
     multiIf(recommended, concat('pl', toString(${listPlaylist(p, 'k', 'rank')})),
       source = 'ORGANIC_PLAYLIST', concat('pl', toString(toUInt64(floor(${p.oldPlaylists} * pow(${draw('n, 7')}, 3))))),
       source = 'ALGORITHMIC', concat('alg', toString(toUInt64(floor(${p.algorithmicPlaylists} * pow(${draw('n, 7')}, 2))))), '') AS playlist_id,
@@ -257,8 +353,9 @@ SELECT event_id, user_id, track_id, playlist_id, source, ms_played, track_durati
  * unlikes of tracks, and a few kinds of a newer client.
  */
 export function feedbackInsert(p: QueryBenchPlan, offset: number, count: number): string {
-  return `INSERT INTO feedback_events (event_id, user_id, kind, track_id, playlist_id, recommendation_id, position, event_time)
-SELECT event_id, user_id, kind, track_id, playlist_id, recommendation_id, position, event_time FROM (
+  return `INSERT INTO feedback_events (event_id, user_id, kind, track_id, playlist_id, recommendation_id, position, event_time, model_version, explanation)
+SELECT event_id, user_id, kind, track_id, playlist_id, recommendation_id, position, event_time,
+  if(listed, model_version, '') AS model_version, if(listed, explanation, '') AS explanation FROM (
   SELECT number + ${offset} AS n, ${uuid('n, 40')} AS event_id, cityHash64(n, 41) % 1000 AS d,
     multiIf(d < 600, 'IMPRESSION', d < 700, 'CLICK', d < 730, 'FOLLOW_PLAYLIST', d < 750, 'DISMISS', d < 770, 'FOLLOW_PLAYLIST',
       d < 780, 'UNFOLLOW_PLAYLIST', d < 880, 'SKIP', d < 960, 'LIKE_TRACK', d < 990, 'UNLIKE_TRACK', 'UNKNOWN') AS kind,
@@ -266,7 +363,9 @@ SELECT event_id, user_id, kind, track_id, playlist_id, recommendation_id, positi
     intDiv(n * ${p.lists}, ${p.feedback}) AS k,
     toUInt64(if(kind = 'IMPRESSION', 1 + cityHash64(n, 42) % ${LIST_ITEMS}, 1 + floor(${LIST_ITEMS} * pow(${draw('n, 42')}, 2)))) AS rank,
     toUInt64(if(listed, ${listTime(p, 'k')} + cityHash64(n, 46) % 1800, ${p.start} + intDiv(n * ${span(p)}, ${p.feedback}))) AS t,
-    concat('u', toString(if(listed, ${listUser(p, 'k')}, ${activeUser(p, 't', 'n, 43')}))) AS user_id,
+    ${listUser(p, 'k')} AS u,
+    ${listItem(p, 'k', 'rank', 'u')},
+    concat('u', toString(if(listed, u, ${activeUser(p, 't', 'n, 43')}))) AS user_id,
     if(listed, concat('r', toString(k)), '') AS recommendation_id,
     if(listed, toInt32(rank), toInt32(-1)) AS position,
     multiIf(listed, concat('pl', toString(${listPlaylist(p, 'k', 'rank')})),
@@ -494,7 +593,7 @@ export async function benchmarkQueries(opts: QueriesBenchOptions): Promise<Queri
       const found = a.ids.map((id) => logged.get(id)).filter((x) => x !== undefined);
       const last = found[found.length - 1];
       return {
-        name: a.q.name, variant: a.variant, reads: a.variant === 'raw' ? ['listen_events'] : a.q.reads, clientMs: a.clientMs, serverMs: found.map((f) => f.ms),
+        name: a.q.name, variant: a.variant, reads: a.variant === 'raw' ? RAW_READS[a.q.name] ?? ['listen_events'] : a.q.reads, clientMs: a.clientMs, serverMs: found.map((f) => f.ms),
         ...(last ? { readRows: last.readRows, readBytes: last.readBytes, memoryBytes: Math.max(...found.map((f) => f.memory)) } : {}),
         ...(a.resultRows !== undefined ? { resultRows: a.resultRows } : {}),
         ...(a.error ? { error: a.error } : {}),

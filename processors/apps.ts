@@ -64,7 +64,10 @@ export interface WarehouseAppOptions extends AppBase {
  * (the ReplacingMergeTree tables fold replays away). Stopping closes the ClickHouse client too.
  */
 export function createWarehouseApp(o: WarehouseAppOptions): ProcessorApp {
-  const apps = SINK_TOPICS.map((topic) => streamsApp(o, createWarehouseSinkTopology({ topic, client: o.client, applicationId: `${o.groupPrefix}.warehouse.${topic}` })));
+  const apps = SINK_TOPICS.map((topic) => streamsApp(o, createWarehouseSinkTopology({
+    topic, client: o.client, applicationId: `${o.groupPrefix}.warehouse.${topic}`,
+    onUnattributed: (rows, table) => o.log(`warehouse: ${rows} ${table} rows written without their list's model version (the list did not reach the warehouse in time)`),
+  })));
   return appOf(apps, () => o.client.close());
 }
 

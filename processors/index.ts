@@ -1,6 +1,6 @@
-export { createWarehouseSinkTopology, isRejectedRow, listenRows, feedbackRows, playlistRows, recommendationRows, RejectedRowError, ROW_MAPPERS, SINK_TOPICS } from './warehouse-sink.js';
+export { attributeRow, attributionOf, createWarehouseSinkTopology, DEFAULT_ATTRIBUTION_WAIT_MS, isRejectedRow, listenRows, feedbackRows, playlistRows, recommendationRows, ListNotYetStoredError, NOT_IN_THE_LIST, RejectedRowError, ROW_MAPPERS, SINK_TOPICS } from './warehouse-sink.js';
 export type { WarehouseSinkOptions } from './warehouse-sink.js';
-export type { TableRow, SinkTopic } from './warehouse-sink.js';
+export type { Attribution, TableRow, SinkTopic } from './warehouse-sink.js';
 export { createLiveRecommender, DEFAULT_RECOMMENDER_OPTIONS, RECOMMEND_STRATEGIES, USERS_STORE } from './recommender.js';
 export type { LiveRecommender, RecommenderOptions, RecommenderStats, RecommendStrategy, UserState } from './recommender.js';
 export { AUTO_HNSW_USERS, bprScorer, createLiveWorld } from './live-world.js';

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { AvroTopicKey, FeedbackEvent, ListenEvent, PlaylistEvent, RecommendationList, TaskRecord, Topology, TopicValues } from '../streams/index.js';
 import { BuddiesError, TransientError, errorMessage } from '../streams/index.js';
-import { sqlString } from '../warehouse/index.js';
+import { explanationOf, sqlString } from '../warehouse/index.js';
 
 /** One row for one ClickHouse table. */
 export interface TableRow {
@@ -15,6 +15,7 @@ export function listenRows(e: ListenEvent): TableRow[] {
   return [{ table: 'listen_events', row: {
     event_id: e.eventId, user_id: e.userId, track_id: e.trackId, playlist_id: e.playlistId ?? '', source: e.source,
     ms_played: e.msPlayed, track_duration_ms: e.trackDurationMs, recommendation_id: e.recommendationId ?? '', event_time: seconds(e.eventTime),
+    model_version: '', explanation: '',
   } }];
 }
 
@@ -23,6 +24,7 @@ export function feedbackRows(e: FeedbackEvent): TableRow[] {
   return [{ table: 'feedback_events', row: {
     event_id: e.eventId, user_id: e.userId, kind: e.kind, track_id: e.trackId ?? '', playlist_id: e.playlistId ?? '',
     recommendation_id: e.recommendationId ?? '', position: e.position ?? -1, event_time: seconds(e.eventTime),
+    model_version: '', explanation: '',
   } }];
 }
 
@@ -69,7 +71,69 @@ export const SINK_TOPICS = Object.keys(ROW_MAPPERS) as SinkTopic[];
  */
 const WRITE_ONCE: Readonly<Record<string, { readonly user: string; readonly id: string }>> = {
   listen_events: { user: 'user_id', id: 'event_id' },
+  feedback_events: { user: 'user_id', id: 'event_id' },
 };
+
+/** Tables whose rows carry the model version and explanation of the recommended playlist they react to (`reaction_hourly` sums them). */
+const ATTRIBUTED = new Set(['listen_events', 'feedback_events']);
+
+/** What a reaction is attributed to: the list's model version and the playlist's explanation, by `recommendationId/playlistId`. */
+export type Attribution = ReadonlyMap<string, { readonly modelVersion: string; readonly explanation: string }>;
+
+const attributionKey = (recommendationId: string, playlistId: string) => `${recommendationId}/${playlistId}`;
+
+/** The explanation of a reaction to a list about a playlist that the list did not hold (the model version is the list's). */
+export const NOT_IN_THE_LIST = 'not in the list';
+
+/** The attribution of every item of these lists (what the sink looks up in `recommendations`; fixtures build it the same way). */
+export function attributionOf(lists: Iterable<{ readonly recommendationId: string; readonly modelVersion: string; readonly items: ReadonlyArray<{ readonly playlistId: string; readonly rank: number; readonly explanation: { readonly reason: string } }> }>): Map<string, { modelVersion: string; explanation: string }> {
+  const out = new Map<string, { modelVersion: string; explanation: string }>();
+  for (const l of lists) {
+    out.set(attributionKey(l.recommendationId, ''), { modelVersion: l.modelVersion, explanation: NOT_IN_THE_LIST });
+    // a playlist listed twice is explained by its best-ranked item (as the warehouse lookup's argMin(reason, rank))
+    const byRank = [...l.items].sort((a, b) => b.rank - a.rank);
+    for (const it of byRank) out.set(attributionKey(l.recommendationId, it.playlistId), { modelVersion: l.modelVersion, explanation: explanationOf(it.explanation.reason) });
+  }
+  return out;
+}
+
+/**
+ * A listen or feedback row with its list's model version and its playlist's explanation filled in; unchanged when it
+ * reacts to no list, or to one (or a playlist of it) that `lists` does not hold.
+ */
+export function attributeRow(row: TableRow['row'], lists: Attribution): TableRow['row'] {
+  const rec = String(row.recommendation_id ?? '');
+  if (rec === '') return row;
+  const a = lists.get(attributionKey(rec, String(row.playlist_id ?? ''))) ?? lists.get(attributionKey(rec, ''));
+  return a ? { ...row, model_version: a.modelVersion, explanation: a.explanation } : row;
+}
+
+/** Reactions whose list is not in the warehouse yet: the batch is retried until it is, or until the wait is over. */
+export class ListNotYetStoredError extends TransientError {}
+
+/** The attributions of the rows' lists stored in `recommendations`, looked up by the table's primary-key prefix (the user). */
+async function storedAttribution(client: ClickHouseClient, rows: ReadonlyArray<TableRow['row']>): Promise<Attribution> {
+  const wanted = rows.filter((r) => String(r.recommendation_id ?? '') !== '');
+  if (wanted.length === 0) return new Map();
+  const users = [...new Set(wanted.map((r) => String(r.user_id)))].map(sqlString).join(', ');
+  const ids = [...new Set(wanted.map((r) => String(r.recommendation_id)))].map(sqlString).join(', ');
+  const stored = await (await client.query({
+    query: `SELECT recommendation_id, playlist_id, any(model_version) AS model_version, argMin(reason, rank) AS reason FROM recommendations
+      WHERE user_id IN (${users}) AND recommendation_id IN (${ids}) GROUP BY recommendation_id, playlist_id`,
+    format: 'JSONEachRow',
+  })).json<{ recommendation_id: string; playlist_id: string; model_version: string; reason: string }>();
+  const out = new Map<string, { modelVersion: string; explanation: string }>();
+  for (const r of stored) {
+    out.set(attributionKey(r.recommendation_id, ''), { modelVersion: r.model_version, explanation: NOT_IN_THE_LIST });
+    out.set(attributionKey(r.recommendation_id, r.playlist_id), { modelVersion: r.model_version, explanation: explanationOf(r.reason) });
+  }
+  return out;
+}
+
+/** The rows that react to a list that `lists` does not hold. */
+function unattributed(rows: ReadonlyArray<TableRow['row']>, lists: Attribution): Array<TableRow['row']> {
+  return rows.filter((r) => String(r.recommendation_id ?? '') !== '' && !lists.has(attributionKey(String(r.recommendation_id), '')));
+}
 
 /** The entries whose event id is neither earlier in the batch nor stored already (all of them for other tables). */
 async function notYetStored<E extends { readonly row: TableRow['row'] }>(client: ClickHouseClient, table: string, entries: readonly E[]): Promise<E[]> {
@@ -131,7 +195,20 @@ export interface WarehouseSinkOptions {
   readonly client: ClickHouseClient;
   /** The consumer group; `<prefix>.warehouse.<topic>` keeps the offsets of earlier versions. */
   readonly applicationId: string;
+  /**
+   * How long a batch of listens or feedback waits for the lists they react to to reach the warehouse (the
+   * recommendations sink writes them, in parallel) before its rows go in unattributed (default 10 s). Only a batch
+   * with a reaction from the last `attributionWaitMs` (event time) waits: an older one is a replay, whose lists are
+   * in the warehouse already or not coming.
+   */
+  readonly attributionWaitMs?: number;
+  /** Called with the number of rows written without their list's model version (it never arrived in time). */
+  readonly onUnattributed?: (rows: number, table: string) => void;
+  /** Clock (tests). */
+  readonly now?: () => number;
 }
+
+export const DEFAULT_ATTRIBUTION_WAIT_MS = 10_000;
 
 /**
  * Writes a topic's records to ClickHouse, at least once: each task buffers its batch's rows and inserts them
@@ -148,6 +225,10 @@ export function createWarehouseSinkTopology(opts: WarehouseSinkOptions): Topolog
     inputs: [opts.topic],
     guarantee: 'at-least-once',
     processor: () => {
+      const now = opts.now ?? Date.now;
+      const wait = opts.attributionWaitMs ?? DEFAULT_ATTRIBUTION_WAIT_MS;
+      /** When this task's current batch first found a list missing (reset once a batch goes in). */
+      let waitingSince: number | undefined;
       let buffer = new Map<string, Array<{ readonly row: TableRow['row']; readonly record: TaskRecord<SinkTopic> }>>();
       const insert = (table: string, values: ReadonlyArray<TableRow['row']>) => opts.client.insert({ table, values: [...values], format: 'JSONEachRow' });
       return {
@@ -163,9 +244,27 @@ export function createWarehouseSinkTopology(opts: WarehouseSinkOptions): Topolog
           const pending = buffer;
           buffer = new Map();
           try {
+            const ready: Array<[string, Array<{ readonly row: TableRow['row']; readonly record: TaskRecord<SinkTopic> }>]> = [];
             for (const [table, all] of pending) {
-              const entries = await notYetStored(opts.client, table, all);
+              let entries = await notYetStored(opts.client, table, all);
               if (entries.length === 0) continue;
+              if (ATTRIBUTED.has(table)) {
+                const lists = await storedAttribution(opts.client, entries.map((e) => e.row));
+                const missing = unattributed(entries.map((e) => e.row), lists);
+                if (missing.length > 0) {
+                  // a list may still be on its way only for a recent reaction; an old one (a replay) goes in as it is
+                  const t = now();
+                  const recent = missing.some((r) => Number(r.event_time) * 1000 > t - wait);
+                  waitingSince ??= t;
+                  if (recent && t - waitingSince < wait) throw new ListNotYetStoredError(`${missing.length} ${table} rows react to recommendation lists not in the warehouse yet: waiting for them`);
+                  opts.onUnattributed?.(missing.length, table);
+                }
+                entries = entries.map((e) => ({ ...e, row: attributeRow(e.row, lists) }));
+              }
+              ready.push([table, entries]);
+            }
+            waitingSince = undefined;
+            for (const [table, entries] of ready) {
               try {
                 await insert(table, entries.map((e) => e.row));
               } catch (err) {
@@ -186,6 +285,7 @@ export function createWarehouseSinkTopology(opts: WarehouseSinkOptions): Topolog
             }
           } catch (err) {
             buffer = pending; // a passing failure: the runtime calls flush again with the same batch
+            if (err instanceof ListNotYetStoredError) throw err;
             throw new TransientError(`ClickHouse insert failed: ${firstLine(err)}`, {}, { cause: err });
           }
         },

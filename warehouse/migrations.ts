@@ -16,6 +16,25 @@ const LISTEN_HOURLY_SELECT = `toStartOfHour(event_time) AS hour, source, toUInt8
         count() AS listens, sum(toUInt64(ms_played)) AS listened_ms,
         sum(toUInt64(ms_played >= 30000 OR ms_played * 2 >= track_duration_ms)) AS played_through`;
 
+/** A listen counts as played through at 30 s or half the track (as the taste model counts it), as 0 or 1. */
+const PLAYED_THROUGH_ROW = 'toUInt64(ms_played >= 30000 OR ms_played * 2 >= track_duration_ms)';
+
+/**
+ * The explanation of a recommended playlist, from its reason: one of 'made by your buddy', 'followed by your buddy',
+ * 'new from your buddy', 'random pick', 'popular' ({@link explanationOf} is the same rule for the sink).
+ */
+export const EXPLANATION_SQL = `multiIf(startsWith(reason, 'made by'), 'made by your buddy', startsWith(reason, 'followed by'), 'followed by your buddy',
+    startsWith(reason, 'new from'), 'new from your buddy', startsWith(reason, 'random'), 'random pick', 'popular')`;
+
+/** {@link EXPLANATION_SQL} in TypeScript: what the warehouse sink writes in a reaction's `explanation`. */
+export function explanationOf(reason: string): string {
+  if (reason.startsWith('made by')) return 'made by your buddy';
+  if (reason.startsWith('followed by')) return 'followed by your buddy';
+  if (reason.startsWith('new from')) return 'new from your buddy';
+  if (reason.startsWith('random')) return 'random pick';
+  return 'popular';
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     id: 1,
@@ -136,6 +155,80 @@ export const MIGRATIONS: readonly Migration[] = [
         decision_id String, model_name String, canary_version String, production_version String,
         started_at DateTime, decided_at DateTime, decision String, reason String
       ) ENGINE = ReplacingMergeTree ORDER BY decision_id`,
+    ],
+  },
+  {
+    id: 9,
+    name: 'feedback attributed to the list that led to it',
+    statements: [
+      // the model version of the recommendation list and the explanation of the playlist the feedback is about, which
+      // the warehouse sink looks up when it writes the row ('' when the feedback is not about a Buddies list)
+      'ALTER TABLE feedback_events ADD COLUMN model_version String, ADD COLUMN explanation String',
+    ],
+  },
+  {
+    id: 10,
+    name: 'listens attributed to the list that led to them',
+    statements: [
+      'ALTER TABLE listen_events ADD COLUMN model_version String, ADD COLUMN explanation String',
+    ],
+  },
+  {
+    id: 11,
+    name: 'hourly reactions to recommended playlists',
+    statements: [
+      // impressions, clicks, follows, dismissals and listens that came from a Buddies list, per hour of the reaction, model
+      // version and explanation; summed on merge (read with sum() ... GROUP BY)
+      `CREATE TABLE IF NOT EXISTS reaction_hourly (
+        hour DateTime, model_version String, explanation String,
+        impressions UInt64, clicks UInt64, follows UInt64, dismissals UInt64, listens UInt64, played_through UInt64
+      ) ENGINE = SummingMergeTree PARTITION BY toYYYYMM(hour) ORDER BY (hour, model_version, explanation)`,
+      // backfill, once (a rerun finds the table filled): the rows written before the sink attributed them, joined to
+      // their lists as the raw queries join them
+      `INSERT INTO reaction_hourly
+      SELECT hour, model_version, explanation, sum(impressions) AS impressions, sum(clicks) AS clicks, sum(follows) AS follows,
+        sum(dismissals) AS dismissals, sum(listens) AS listens, sum(played_through) AS played_through
+      FROM (
+        SELECT toStartOfHour(event_time) AS hour, recommendation_id, playlist_id, toUInt64(kind = 'IMPRESSION') AS impressions,
+          toUInt64(kind = 'CLICK') AS clicks, toUInt64(kind = 'FOLLOW_PLAYLIST') AS follows, toUInt64(kind = 'DISMISS') AS dismissals,
+          toUInt64(0) AS listens, toUInt64(0) AS played_through
+        FROM feedback_events FINAL WHERE recommendation_id != '' AND (SELECT count() FROM reaction_hourly) = 0
+        UNION ALL
+        SELECT toStartOfHour(event_time) AS hour, recommendation_id, playlist_id, toUInt64(0) AS impressions, toUInt64(0) AS clicks,
+          toUInt64(0) AS follows, toUInt64(0) AS dismissals, toUInt64(1) AS listens, ${PLAYED_THROUGH_ROW} AS played_through
+        FROM listen_events FINAL WHERE recommendation_id != '' AND (SELECT count() FROM reaction_hourly) = 0
+      ) AS e
+      ALL INNER JOIN (
+        SELECT recommendation_id, playlist_id, any(model_version) AS model_version, argMin(${EXPLANATION_SQL}, rank) AS explanation
+        FROM recommendations FINAL GROUP BY recommendation_id, playlist_id
+      ) AS r USING (recommendation_id, playlist_id)
+      GROUP BY hour, model_version, explanation`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS feedback_reaction_hourly_mv TO reaction_hourly AS
+      SELECT toStartOfHour(event_time) AS hour, model_version, explanation, countIf(kind = 'IMPRESSION') AS impressions,
+        countIf(kind = 'CLICK') AS clicks, countIf(kind = 'FOLLOW_PLAYLIST') AS follows, countIf(kind = 'DISMISS') AS dismissals,
+        toUInt64(0) AS listens, toUInt64(0) AS played_through
+      FROM feedback_events WHERE model_version != '' GROUP BY hour, model_version, explanation`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS listen_reaction_hourly_mv TO reaction_hourly AS
+      SELECT toStartOfHour(event_time) AS hour, model_version, explanation, toUInt64(0) AS impressions, toUInt64(0) AS clicks,
+        toUInt64(0) AS follows, toUInt64(0) AS dismissals, count() AS listens, sum(${PLAYED_THROUGH_ROW}) AS played_through
+      FROM listen_events WHERE model_version != '' GROUP BY hour, model_version, explanation`,
+    ],
+  },
+  {
+    id: 12,
+    name: 'canary decisions with their numbers, and retraining triggers',
+    statements: [
+      // the counts and tests behind each canary decision of the lifecycle controller (lifecycle/); the whole check as JSON in
+      // numbers (rule, rates, z and p of each test); one statement, so it applies whole or not at all
+      `ALTER TABLE model_decisions ADD COLUMN canary_impressions UInt64, ADD COLUMN canary_clicks UInt64, ADD COLUMN canary_follows UInt64,
+        ADD COLUMN production_impressions UInt64, ADD COLUMN production_clicks UInt64, ADD COLUMN production_follows UInt64,
+        ADD COLUMN ctr_z Float64, ADD COLUMN ctr_p Float64, ADD COLUMN follow_z Float64, ADD COLUMN follow_p Float64,
+        ADD COLUMN failed_checks UInt32, ADD COLUMN share Float64, ADD COLUMN numbers String`,
+      // one row per retraining trigger of the degradation monitor: which model version fell, on which metric, from what to what
+      `CREATE TABLE IF NOT EXISTS model_triggers (
+        trigger_id String, model_version String, metric String, recent Float64, baseline Float64, drop_share Float64, threshold Float64,
+        recent_samples UInt64, baseline_samples UInt64, reason String, triggered_at DateTime
+      ) ENGINE = ReplacingMergeTree ORDER BY trigger_id`,
     ],
   },
 ];

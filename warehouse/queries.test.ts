@@ -26,7 +26,7 @@ describe("the analysts' queries", () => {
   it('put the window start in place of {since}', () => {
     const sql = renderQuery(analyticsQuery('model-rates'), 1_796_000_000);
     expect(sql).not.toContain('{since}');
-    expect(sql).toContain('event_time >= toDateTime(1796000000)');
+    expect(sql).toContain('hour >= toStartOfHour(toDateTime(1796000000))');
     expect(() => renderQuery(analyticsQuery('model-rates'), -1)).toThrow(RangeError);
     expect(() => analyticsQuery('nope')).toThrow(UnknownQueryError);
   });

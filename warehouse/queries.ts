@@ -17,13 +17,6 @@ export interface AnalyticsQuery {
   readonly sql: string;
 }
 
-/** How a recommended item was explained, from its `reason` text (the recommender writes these prefixes). */
-const EXPLANATION = `multiIf(startsWith(reason, 'made by'), 'made by your buddy', startsWith(reason, 'followed by'), 'followed by your buddy',
-    startsWith(reason, 'new from'), 'new from your buddy', startsWith(reason, 'random'), 'random pick', 'popular')`;
-
-/** A listen counts as played through at 30 s or half the track (as the taste model counts it). */
-const PLAYED_THROUGH = 'ms_played >= 30000 OR ms_played * 2 >= track_duration_ms';
-
 const rate = (num: string, den: string, alias: string) => `if(${den} = 0, 0, round(${num} / ${den}, 3)) AS ${alias}`;
 
 export const ANALYTICS_QUERIES: readonly AnalyticsQuery[] = [
@@ -44,58 +37,35 @@ ORDER BY day`,
   {
     name: 'model-rates',
     question: 'Click-through, follow rate and listen-through of recommended playlists by model version',
-    reads: ['feedback_events', 'listen_events', 'recommendations'],
+    reads: ['reaction_hourly'],
     sql: `SELECT model_version, impressions, clicks, follows,
   ${rate('clicks', 'impressions', 'ctr')},
   ${rate('follows', 'impressions', 'follow_rate')},
   listens, ${rate('played_through', 'listens', 'listen_through')}
 FROM (
-  SELECT model_version, countIf(kind = 'IMPRESSION') AS impressions, countIf(kind = 'CLICK') AS clicks,
-    countIf(kind = 'FOLLOW_PLAYLIST') AS follows
-  FROM (SELECT recommendation_id, kind FROM feedback_events FINAL WHERE event_time >= {since} AND recommendation_id != '') AS f
-  ALL INNER JOIN (
-    SELECT recommendation_id, any(model_version) AS model_version FROM recommendations FINAL
-    WHERE generated_at + 86400 >= {since} GROUP BY recommendation_id
-  ) AS r USING recommendation_id
+  SELECT model_version, sum(impressions) AS impressions, sum(clicks) AS clicks, sum(follows) AS follows,
+    sum(listens) AS listens, sum(played_through) AS played_through
+  FROM reaction_hourly
+  WHERE hour >= toStartOfHour({since})
   GROUP BY model_version
-) AS shown ANY LEFT JOIN (
-  SELECT model_version, count() AS listens, sum(${PLAYED_THROUGH}) AS played_through
-  FROM (SELECT recommendation_id, ms_played, track_duration_ms FROM listen_events FINAL WHERE event_time >= {since} AND recommendation_id != '') AS l
-  ALL INNER JOIN (
-    SELECT recommendation_id, any(model_version) AS model_version FROM recommendations FINAL
-    WHERE generated_at + 86400 >= {since} GROUP BY recommendation_id
-  ) AS r USING recommendation_id
-  GROUP BY model_version
-) AS played USING model_version
+)
 ORDER BY model_version`,
   },
   {
     name: 'explanation-rates',
     question: "The same rates by explanation: 'made by your buddy', 'followed by your buddy', 'new from your buddy', 'popular', 'random pick'",
-    reads: ['feedback_events', 'listen_events', 'recommendations'],
+    reads: ['reaction_hourly'],
     sql: `SELECT explanation, impressions, clicks, follows,
   ${rate('clicks', 'impressions', 'ctr')},
   ${rate('follows', 'impressions', 'follow_rate')},
   listens, ${rate('played_through', 'listens', 'listen_through')}
 FROM (
-  SELECT explanation, countIf(kind = 'IMPRESSION') AS impressions, countIf(kind = 'CLICK') AS clicks,
-    countIf(kind = 'FOLLOW_PLAYLIST') AS follows
-  FROM (SELECT recommendation_id, playlist_id, kind FROM feedback_events FINAL WHERE event_time >= {since} AND recommendation_id != '') AS f
-  ALL INNER JOIN (
-    SELECT recommendation_id, playlist_id, any(${EXPLANATION}) AS explanation
-    FROM recommendations FINAL WHERE generated_at + 86400 >= {since} GROUP BY recommendation_id, playlist_id
-  ) AS r USING (recommendation_id, playlist_id)
+  SELECT explanation, sum(impressions) AS impressions, sum(clicks) AS clicks, sum(follows) AS follows,
+    sum(listens) AS listens, sum(played_through) AS played_through
+  FROM reaction_hourly
+  WHERE hour >= toStartOfHour({since})
   GROUP BY explanation
-) AS shown ANY LEFT JOIN (
-  SELECT explanation, count() AS listens, sum(${PLAYED_THROUGH}) AS played_through
-  FROM (SELECT recommendation_id, playlist_id, ms_played, track_duration_ms FROM listen_events FINAL
-    WHERE event_time >= {since} AND recommendation_id != '') AS l
-  ALL INNER JOIN (
-    SELECT recommendation_id, playlist_id, any(${EXPLANATION}) AS explanation
-    FROM recommendations FINAL WHERE generated_at + 86400 >= {since} GROUP BY recommendation_id, playlist_id
-  ) AS r USING (recommendation_id, playlist_id)
-  GROUP BY explanation
-) AS played USING explanation
+)
 ORDER BY explanation`,
   },
   {
@@ -210,7 +180,7 @@ ORDER BY day`,
   {
     name: 'canary',
     question: 'Canary against production per decision of the trainer (model_decisions): impressions, CTR and follow rate of each',
-    reads: ['model_decisions', 'feedback_events', 'recommendations'],
+    reads: ['model_decisions', 'reaction_hourly'],
     sql: `SELECT decision_id, model_name, decision, role, model_version, impressions,
   ${rate('clicks', 'impressions', 'ctr')},
   ${rate('follows', 'impressions', 'follow_rate')}
@@ -225,14 +195,9 @@ FROM (
     ARRAY JOIN [canary_version, production_version] AS model_version, ['canary', 'production'] AS role
     WHERE decided_at >= {since}
   ) AS d ALL LEFT JOIN (
-    SELECT model_version, hour, countIf(kind = 'IMPRESSION') AS impressions, countIf(kind = 'CLICK') AS clicks,
-      countIf(kind = 'FOLLOW_PLAYLIST') AS follows
-    FROM (SELECT recommendation_id, kind, toStartOfHour(event_time) AS hour FROM feedback_events FINAL
-      WHERE event_time + 30 * 86400 >= {since} AND recommendation_id != '') AS f
-    ALL INNER JOIN (
-      SELECT recommendation_id, any(model_version) AS model_version FROM recommendations FINAL
-      WHERE generated_at + 31 * 86400 >= {since} GROUP BY recommendation_id
-    ) AS r USING recommendation_id
+    SELECT model_version, hour, sum(impressions) AS impressions, sum(clicks) AS clicks, sum(follows) AS follows
+    FROM reaction_hourly
+    WHERE hour + 30 * 86400 >= {since}
     GROUP BY model_version, hour
   ) AS stats USING model_version
   GROUP BY decision_id, role, model_version

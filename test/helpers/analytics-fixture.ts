@@ -1,4 +1,4 @@
-import { ROW_MAPPERS, type SinkTopic } from '../../processors/index.js';
+import { attributeRow, attributionOf, ROW_MAPPERS, type SinkTopic, type TableRow } from '../../processors/index.js';
 import type { FeedbackEvent, ListenEvent, PlaylistEvent, RecommendationList } from '../../streams/index.js';
 
 /**
@@ -110,14 +110,15 @@ export function analyticsFixture(): AnalyticsFixture {
   return { listens, feedback, playlists, recommendations, decisions };
 }
 
-/** The fixture as warehouse rows per table, as the sink writes them (plus `model_decisions`). */
+/** The fixture as warehouse rows per table, as the sink writes them (reactions attributed to their lists; plus `model_decisions`). */
 export function fixtureRows(f: AnalyticsFixture): Map<string, Array<Record<string, unknown>>> {
   const out = new Map<string, Array<Record<string, unknown>>>();
+  const lists = attributionOf(f.recommendations);
   const add = <T extends SinkTopic>(topic: T, values: ReadonlyArray<Parameters<(typeof ROW_MAPPERS)[T]>[0]>) => {
     for (const v of values) {
-      for (const { table, row } of (ROW_MAPPERS[topic] as (x: typeof v) => Array<{ table: string; row: Record<string, unknown> }>)(v)) {
+      for (const { table, row } of (ROW_MAPPERS[topic] as (x: typeof v) => TableRow[])(v)) {
         const list = out.get(table) ?? [];
-        list.push(row);
+        list.push(attributeRow(row, lists));
         out.set(table, list);
       }
     }

@@ -50,6 +50,59 @@ describe('warehouse sink processor', () => {
     }
   });
 
+  // Issue 13: a reaction carries its list's model version and explanation into feedback_events, listen_events and
+  // reaction_hourly; a recent one waits for its list to reach the warehouse, for a bounded time
+  it('attributes reactions to their lists, waiting for a list still on its way, and writes them unattributed when it never comes', async () => {
+    const bed = await createTestBed(['feedback', 'recommendations', 'deadLetters']);
+    const { client } = await createTestWarehouse();
+    const now = Date.now();
+    const list = { ...SAMPLES.recommendations.value, recommendationId: 'r-late', userId: 'u5', generatedAt: now - 2_000, modelVersion: 'buddies@late' };
+    const producer = createTypedProducer({ kafka: bed.kafka, serde: bed.serde });
+    await producer.connect();
+    await producer.send('feedback', [
+      { key: 'u5', value: { ...SAMPLES.feedback.value, eventId: 'f-late', userId: 'u5', kind: 'CLICK', recommendationId: 'r-late', eventTime: now } },
+      { key: 'u5', value: { ...SAMPLES.feedback.value, eventId: 'f-none', userId: 'u5', kind: 'CLICK', playlistId: null, recommendationId: null, eventTime: now } },
+    ]);
+    const lines: string[] = [];
+    const feedbackId = bed.unique('sink-feedback');
+    const feedbackSink = createStreamsApp({ kafka: bed.kafka, serde: bed.serde, log: (l) => lines.push(l), topology: createWarehouseSinkTopology({ topic: 'feedback', client, applicationId: feedbackId, attributionWaitMs: 120_000 }) });
+    await feedbackSink.start();
+    const recsId = bed.unique('sink-recs');
+    const recsSink = createStreamsApp({ kafka: bed.kafka, serde: bed.serde, topology: createWarehouseSinkTopology({ topic: 'recommendations', client, applicationId: recsId }) });
+    try {
+      await waitFor(() => lines.some((l) => /flush retry .*react to recommendation lists not in the warehouse yet/.test(l)), 'the feedback sink to wait for the list', 30_000, 100);
+      await producer.send('recommendations', [{ key: 'u5', value: list }]);
+      await recsSink.start();
+      await waitFor(() => groupCaughtUp(bed.kafka, feedbackId, bed.topics.name('feedback')), 'the feedback sink to write once the list is in', 60_000, 250);
+    } finally {
+      await Promise.all([feedbackSink.stop(), recsSink.stop()]);
+    }
+    const q = async (sql: string) => (await (await client.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, string>>());
+    expect(await q('SELECT event_id, model_version, explanation FROM feedback_events FINAL ORDER BY event_id')).toEqual([
+      { event_id: 'f-late', model_version: 'buddies@late', explanation: 'made by your buddy' },
+      { event_id: 'f-none', model_version: '', explanation: '' },
+    ]);
+    expect(await q('SELECT model_version, explanation, sum(clicks) AS clicks FROM reaction_hourly GROUP BY model_version, explanation'))
+      .toEqual([{ model_version: 'buddies@late', explanation: 'made by your buddy', clicks: '1' }]);
+
+    // a list that never comes: after the wait the reaction goes in unattributed, counted, and reaction_hourly is unchanged
+    await producer.send('feedback', [{ key: 'u5', value: { ...SAMPLES.feedback.value, eventId: 'f-lost', userId: 'u5', kind: 'CLICK', recommendationId: 'r-never', eventTime: Date.now() } }]);
+    await producer.disconnect();
+    let unattributed = 0;
+    const lostId = bed.unique('sink-feedback-lost');
+    const lostSink = createStreamsApp({ kafka: bed.kafka, serde: bed.serde, topology: createWarehouseSinkTopology({ topic: 'feedback', client, applicationId: lostId, attributionWaitMs: 1_500, onUnattributed: (n) => { unattributed += n; } }) });
+    await lostSink.start();
+    try {
+      await waitFor(() => groupCaughtUp(bed.kafka, lostId, bed.topics.name('feedback')), 'the feedback sink to give up waiting', 60_000, 250);
+    } finally {
+      await lostSink.stop();
+    }
+    expect(unattributed).toBe(1);
+    expect(await q("SELECT model_version FROM feedback_events FINAL WHERE event_id = 'f-lost'")).toEqual([{ model_version: '' }]);
+    expect(await q('SELECT count() AS n FROM feedback_events')).toEqual([{ n: '3' }]); // the replay wrote none twice
+    expect(await q('SELECT sum(clicks) AS n FROM reaction_hourly')).toEqual([{ n: '1' }]);
+  });
+
   // Issue 8 leftover: on a transactional input (the recommender writes lists in transactions) the last record of a
   // partition is a commit marker that never reaches the processor; the sink still commits past it (lag 0, not 1)
   it('commits past the commit marker of a transactional input, so its lag reaches 0', async () => {
