@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 //
 // The repository's top-level folders are layers. From the top down:
 //   cli/                                   thin entry points; nothing outside cli/ imports cli/
-//   processors/ gateway/ trainer/ simulator/ ingest/   the app layers
+//   processors/ gateway/ trainer/ lifecycle/ simulator/ ingest/   the app layers
 //   stack/                                 local services; may import config/
 //   registry/                              the model registry: a library above streams/ and models/
 //                                          (the apps and cli/ import it; streams/, warehouse/, data/,
@@ -29,7 +29,7 @@ import tseslint from 'typescript-eslint';
 
 const ROOT = path.dirname(fileURLToPath(import.meta.url));
 
-const APP_LAYERS = ['processors', 'gateway', 'trainer', 'simulator', 'ingest'];
+const APP_LAYERS = ['processors', 'gateway', 'trainer', 'lifecycle', 'simulator', 'ingest'];
 const LIBRARY_LAYERS = ['registry', 'streams', 'warehouse', 'models', 'data', 'runs', 'config'];
 
 /** Node built-ins matched with or without the `node:` prefix, subpaths included. */
