@@ -13,9 +13,10 @@
  * (`log_queries=1` on each query), the server's time, rows and bytes read and peak memory. ClickHouse 18.16 sends no
  * `X-ClickHouse-Summary` header, so the query log is the source on every version.
  *
- * The reference, in the same run: for the queries that read the hourly view `listen_hourly`, the same figures
- * computed from the raw events (`listen_events FINAL`), as an analyst would without the view ({@link RAW_EQUIVALENTS};
- * the bench checks that both give the same rows). The two run alternately, run by run, so that the machine's other
+ * The reference, in the same run: for the queries that read the hourly views `listen_hourly` and `reaction_hourly`,
+ * the same figures computed from the raw events (`listen_events FINAL`; reactions joined to their lists in
+ * `recommendations`), as an analyst would without the views ({@link RAW_EQUIVALENTS}; the bench checks that both give
+ * the same rows). The generated reactions carry their list's model version and explanation, as the sink writes them. The two run alternately, run by run, so that the machine's other
  * load falls on both alike.
  */
 import { randomBytes } from 'node:crypto';
@@ -28,7 +29,17 @@ import { ANALYTICS_QUERIES, EXPLANATION_SQL, migrateWarehouse, renderQuery, ware
 export const VIEWS = ['listen_hourly', 'playlist_first_seen', 'reaction_hourly'] as const;
 
 /**
- * The figures of the queries that read only `listen_hourly`, computed from the raw listens instead (the reference).
+ * Whether a query reads only views (and `model_decisions`, a row per canary decision): the dashboard's figures, whose
+ * cost must not grow with events. A query that also scans raw events (new-playlist-reach counts distinct users) is not.
+ */
+export function readsOnlyViews(reads: readonly string[]): boolean {
+  return reads.some((r) => (VIEWS as readonly string[]).includes(r)) && reads.every((r) => (VIEWS as readonly string[]).includes(r) || r === 'model_decisions');
+}
+
+/**
+ * The figures of the queries that read an hourly view, computed from the raw tables instead (the reference). For
+ * `reaction_hourly` (model-rates, explanation-rates, canary): the reactions joined to their lists, as the queries read
+ * before the view (the sink now makes that join when it writes a reaction). For `listen_hourly`:
  * Same columns, same types, same rows: `listen_hourly` holds per hour, source and `recommended` the sums of
  * `ms_played` (and counts) of `listen_events`, so summing the raw rows by day gives what summing the hourly rows by
  * day gives. `hour >= toStartOfHour({since})` is `event_time >= toStartOfHour({since})`. Raw events are read with
@@ -211,7 +222,8 @@ function listPlaylist(p: QueryBenchPlan, k: string, rank: string): string {
   const created = `intDiv((${listTime(p, k)} - ${p.start}) * ${p.newPlaylists}, ${span(p)})`; // new playlists up to the list, minus one
   const last = `least(${created}, ${Math.max(0, p.newPlaylists - 1)})`;
   const fresh = `${p.oldPlaylists} + ${last} - cityHash64(${k}, 21) % least(200, ${last} + 1)`;
-  const popular = `toUInt64(floor(${p.oldPlaylists} * pow(${draw(`${k}, ${rank}, 22`)}, 2)))`;
+  // the list's popular items: a popularity-skewed start, then a prime stride, so no playlist is listed twice in a list
+  const popular = `(toUInt64(floor(${p.oldPlaylists} * pow(${draw(`${k}, 22`)}, 2))) + toUInt64(${rank}) * 7919) % ${p.oldPlaylists}`;
   return `if(${rank} = ${LIST_ITEMS} AND ${p.newPlaylists} > 0, toUInt64(${fresh}), ${popular})`;
 }
 
@@ -632,7 +644,7 @@ export function queriesTable(timings: readonly QueryTiming[]): string {
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const t of timings) {
-    const viewReader = t.reads.some((r) => (VIEWS as readonly string[]).includes(r));
+    const viewReader = readsOnlyViews(t.reads);
     const variant = t.variant === 'raw' ? 'raw tables (reference)' : viewReader ? 'views (warehouse/queries.ts)' : 'warehouse/queries.ts';
     if (t.clientMs.length === 0) {
       lines.push(`| ${t.name} | ${t.reads.join(', ')} | ${variant} | failed: ${(t.error ?? 'no run').replaceAll('|', '\\|')} | | | | | | |`);
@@ -650,13 +662,13 @@ export function queriesMarkdown(r: QueriesBenchResult, command: string): string 
   const p = r.plan;
   const day = (s: number) => new Date(s * 1000).toISOString().slice(0, 10);
   const load = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(' ');
-  const viewTimings = r.timings.filter((t) => t.variant === 'as-is' && t.reads.some((x) => (VIEWS as readonly string[]).includes(x)));
+  const viewTimings = r.timings.filter((t) => t.variant === 'as-is' && readsOnlyViews(t.reads));
   const median = (t: QueryTiming | undefined) => (t && t.clientMs.length ? medianMax(t.clientMs).median : undefined);
   const pairs = Object.keys(RAW_EQUIVALENTS).map((name) => {
     const view = median(r.timings.find((t) => t.name === name && t.variant === 'as-is'));
     const raw = median(r.timings.find((t) => t.name === name && t.variant === 'raw'));
     const same = r.sameResult[name];
-    return `\`${name}\` ${secs(view)} s from the view, ${secs(raw)} s from the raw listens` +
+    return `\`${name}\` ${secs(view)} s from the view, ${secs(raw)} s from the raw tables` +
       `${view && raw ? ` (${(raw / view).toFixed(0)}×)` : ''}, same rows: ${same === undefined ? 'not compared (a run failed)' : same ? 'yes' : '**NO**'}`;
   });
   return [
@@ -668,7 +680,7 @@ export function queriesMarkdown(r: QueriesBenchResult, command: string): string 
     '',
     `Data: generated inside ClickHouse (\`INSERT ... SELECT ... FROM numbers()\`, hash-drawn: a rerun loads the same rows) into a fresh`,
     'database migrated with the project\'s migrations and dropped at the end, in time order and in chunks of up to a million rows, so',
-    '`listen_hourly` and `playlist_first_seen` filled through their materialized views as they fill from the warehouse sink\'s inserts.',
+    '`listen_hourly`, `reaction_hourly` and `playlist_first_seen` filled through their materialized views as they fill from the warehouse sink\'s inserts (reactions carry their list\'s model version and explanation, as the sink writes them).',
     `${fmt(p.listens)} listens over ${p.days} days (${day(p.start)} to ${day(p.start + p.days * 86_400 - 1)}) by ${fmt(p.users)} users (35% from organic playlists, two`,
     `in five of those from a Buddies list; 25% algorithmic, 10% radio, the rest library, search and unknown); ${fmt(p.feedback)} feedback events`,
     `(three quarters reactions to list items); ${fmt(p.lists)} recommendation lists of ${LIST_ITEMS} items (random, cold-start and personalised, three`,

@@ -17,8 +17,9 @@ the project's migrations, dropped at the end and on Ctrl-C):
            then waits (up to 10 min) for the background merges to finish
   time     each query R times over the whole data: client wall time (median, max) and, from system.query_log,
            server time, rows and bytes read, peak memory. Side by side, as the reference, the queries that read
-           the hourly view (${Object.keys(RAW_EQUIVALENTS).join(', ')}) computed from the raw listens
-           (listen_events FINAL), run alternately with them; the two must give the same rows.
+           the hourly views (${Object.keys(RAW_EQUIVALENTS).join(', ')}) computed from the raw tables
+           (listen_events FINAL; reactions joined to their lists), run alternately with them; the two must give
+           the same rows.
 Progress on stderr; the table on stdout. 10 million events took four minutes and 1 GiB of disk on 2 cores.
 
   --events N   listen events (default 10000000)
