@@ -1,0 +1,32 @@
+// The trainer (`buddies trainer`): an app layer above streams/, registry/ and models/. It follows the
+// interaction-window topic into a sliding training set and refreshes BPR from it; docs/trainer.md.
+export { createTrainer, DEFAULT_TRAINER_OPTIONS, describeStats } from './trainer.js';
+export type { Trainer, TrainerOptions } from './trainer.js';
+export { requestRetrain, retrainRequester, pendingRequests, takeRequests, RETRAIN_TRIGGERS } from './requests.js';
+export type { RetrainRequest, RetrainTrigger } from './requests.js';
+export { createWindowSet, WindowSetOptionsError } from './window-set.js';
+export type { Evictions, WindowSet, WindowSetJson, WindowSetOptions, WindowSetStats } from './window-set.js';
+export { buildTrainingData, checkTrainingData, NotEnoughDataError, trainingMatrix } from './training-set.js';
+export type { HeldOutUser, TrainingData, TrainingDataOptions } from './training-set.js';
+export { DEFAULT_EVAL_K, DEFAULT_EVAL_USERS, evaluateHeldOut, evaluationUsers } from './evaluate.js';
+export type { EvaluateOptions, HeldOutMetrics } from './evaluate.js';
+export { decideGate, DEFAULT_GATE_OPTIONS, GATE_METRICS, resolveGateOptions } from './gate.js';
+export type { GateDecision, GateMetric, GateOptions } from './gate.js';
+export { describePlan, warmStartPlan } from './warm-start.js';
+export type { WarmStartPlan } from './warm-start.js';
+export { createRun, executeRun, failRun, RUN_STATUSES, runDirOf, segmentSeed, unfinishedRuns } from './run.js';
+export type { RunEnv, RunObserver, RunOutcome, RunParams, RunRecord, RunStatus, TrainedInfo } from './run.js';
+export { listCheckpoints, newestCheckpoint, pruneCheckpoints, segmentDir } from './checkpoints.js';
+export type { CheckpointRef } from './checkpoints.js';
+export { readHistory, TRAINER_FILES } from './files.js';
+export { createTrainerMetrics, serveTrainerHealth } from './metrics.js';
+export type { TrainerHealthServer, TrainerMetrics } from './metrics.js';
+export { parseCron, CronError } from './cron.js';
+export type { CronSchedule } from './cron.js';
+export { createBatchSizer, DEFAULT_BATCH_SIZER_OPTIONS } from './batching.js';
+export type { BatchSizer, BatchSizerOptions } from './batching.js';
+export { createTopPicksScheduler, DEFAULT_TOP_PICKS_OPTIONS, runTopPicks } from './top-picks.js';
+export type { TopPicksOptions, TopPicksResult, TopPicksScheduler } from './top-picks.js';
+export { activeUsers, batchRankingUser, dailyList } from './top-picks-lists.js';
+export { createTopPicksMetrics, serveTopPicksHealth } from './top-picks-metrics.js';
+export type { TopPicksHealthServer, TopPicksMetrics, TopPicksStatus } from './top-picks-metrics.js';
