@@ -85,6 +85,31 @@ describe('buddies models', () => {
     await expect(models('retrain')).rejects.toThrow(/unknown subcommand 'retrain'/);
   });
 
+  // Issue 10: canary, promote and rollback.
+  it('lists canary, promote and rollback in its help, with their own', async () => {
+    const r = await models('--help');
+    for (const sub of ['canary', 'promote', 'rollback']) expect(r.stdout).toMatch(new RegExp(`\\n  ${sub} +\\S`));
+    expect((await models('canary', '--help')).stdout).toMatch(/^usage: buddies models canary VERSION \[--share S\]/);
+    expect((await models('promote', '--help')).stdout).toMatch(/^usage: buddies models promote \[VERSION\]/);
+    expect((await models('rollback', '--help')).stdout).toMatch(/^usage: buddies models rollback \[--kind/);
+  });
+
+  it('canary, promote and rollback answer bad input in one line before asking any service', async () => {
+    ctx = { ...ctx, config: { ...ctx.config, kafka: { ...ctx.config.kafka, brokers: ['127.0.0.1:1'] }, registry: { ...ctx.config.registry, url: 'http://127.0.0.1:1/apis/ccompat/v7' } } };
+    await expect(models('canary')).rejects.toThrow(/canary: give the BPR version to canary: buddies models canary VERSION --share S/);
+    await expect(models('canary', 'abc', '--share', '1.5')).rejects.toThrow(UsageError);
+    await expect(models('canary', 'abc', '--share', '0')).rejects.toThrow(/--share must be between 0 and 1 \(exclusive\)/);
+    await expect(models('rollback', 'extra')).rejects.toThrow(/rollback: unexpected argument 'extra'/);
+    await expect(models('rollback', '--kind', 'pairing')).rejects.toThrow(UsageError);
+    await expect(models('promote', 'feedfeedfeedfeed')).rejects.toThrow(new InputError(`no model version feedfeedfeedfeed in the model registry ${ctx.config.modelsDir} (buddies models list shows them)`));
+    // a known version: the service is asked, and its absence is one line
+    const registry = createModelRegistry(ctx.config.modelsDir);
+    const v = await registry.publish('TRACK_EMBEDDINGS', await savedEmbeddings('e', 1), { params: {}, metrics: {}, backend: 'cpu-js' });
+    const err = await models('promote', v.version).catch((e: unknown) => e);
+    expect(describeFailure(err, ctx.config).line).toMatch(/not reachable/);
+    expect((await registry.get('TRACK_EMBEDDINGS', v.version))!.status).toBe('candidate');
+  });
+
   it('publish answers a folder that is not a saved model in one line saying what to do, before touching any service', async () => {
     // the configured services are unreachable: a folder error must come first
     ctx = { ...ctx, config: { ...ctx.config, kafka: { ...ctx.config.kafka, brokers: ['127.0.0.1:1'] }, registry: { ...ctx.config.registry, url: 'http://127.0.0.1:1/apis/ccompat/v7' } } };

@@ -1,13 +1,13 @@
 import { DEFAULT_EMBEDDING_OPTIONS, EMBEDDING_METHODS } from '../models/embeddings/index.js';
 import { EmptyPlaylistTableError, LIVE_EMBEDDING_DIMS, trainAndAnnounceEmbeddings } from '../processors/index.js';
 import {
-  checkArtifactFolder, createModelRegistry, kindOfModelName, MODEL_NAMES, ModelArtifactError, NotASavedModelError, publishSavedModel, RegistryError, REGISTRY_KINDS, WrongKindError,
-  type ModelRegistry, type ModelVersion, type RegistryKind,
+  checkArtifactFolder, createAnnouncementLog, createModelRegistry, kindOfModelName, MODEL_NAMES, ModelArtifactError, NotASavedModelError, promote, publishSavedModel, RegistryError,
+  REGISTRY_KINDS, rollback, startCanary, WrongKindError, type LifecycleDeps, type ModelRegistry, type ModelVersion, type RegistryKind,
 } from '../registry/index.js';
 import { connectStreams, requireTopics } from '../streams/index.js';
 import { InputError, UsageError, type Command, type CommandContext } from './command.js';
 import { createDispatcher, type Subcommand } from './dispatch.js';
-import { choiceFlag, intFlag, parseFlagsAndArgs } from './flags.js';
+import { choiceFlag, intFlag, numberFlag, parseFlagsAndArgs } from './flags.js';
 
 const KIND_NAMES = REGISTRY_KINDS.map((k) => MODEL_NAMES[k]);
 const E = DEFAULT_EMBEDDING_OPTIONS;
@@ -56,7 +56,7 @@ const registryOf = (ctx: CommandContext): ModelRegistry => createModelRegistry(c
 const LIST_HELP = `usage: buddies models list [--kind K] [--json]
 
 The versions in the model registry (BUDDIES_MODELS_DIR), newest first: kind, version, status (candidate,
-production, retired), when published, and the offline metrics.
+canary, production, retired), when published, and the offline metrics.
 
   --kind K   only ${KIND_NAMES.join(' or ')}
   --json     one JSON record per line (registry.json, with dir and uri)
@@ -163,17 +163,131 @@ export const modelsTrainEmbeddingsCommand: Command = {
   },
 };
 
+/** The lifecycle's clients: the registry and the announcements topic (which must exist). */
+async function lifecycleDeps(ctx: CommandContext): Promise<LifecycleDeps> {
+  const { kafka, serde } = await announcer(ctx);
+  return { registry: registryOf(ctx), announcements: createAnnouncementLog({ kafka, serde }) };
+}
+
+/** The kind of VERSION: --kind when given, else the kind the registry holds it under. */
+async function kindOfVersion(ctx: CommandContext, version: string, flag: string | undefined): Promise<RegistryKind> {
+  const given = kindFlag(flag, false);
+  if (given) return given;
+  const registry = registryOf(ctx);
+  const found: RegistryKind[] = [];
+  for (const k of REGISTRY_KINDS) if (await registry.get(k, version).catch((err: unknown) => asInputError(err, registry.dir))) found.push(k);
+  if (found.length === 0) throw new InputError(`no model version ${version} in the model registry ${registry.dir} (buddies models list shows them)`);
+  if (found.length > 1) throw new UsageError(`${version} is a version of ${found.map((k) => MODEL_NAMES[k]).join(' and ')}: give --kind`);
+  return found[0]!;
+}
+
+const PROMOTE_HELP = `usage: buddies models promote [VERSION] [--kind ${KIND_NAMES.join('|')}]
+
+Puts VERSION in production: announces it on the model announcements topic (the live recommender serves it from
+its next lists, within seconds) and marks it production, the version before it retired. Without VERSION,
+promotes the running BPR canary (and ends the canary). A candidate can be promoted straight away, and a retired
+version too (a manual rollback to it). While a canary runs, only the canary can be promoted.
+Prints '<model> <version> production <uri>' on stdout.
+
+  --kind K   ${KIND_NAMES.join(' or ')} (default: the kind the registry holds VERSION under; bpr without VERSION)
+
+Needs Kafka, the registry and the announcements topic (buddies topics ensure).
+Exit: 0 ok, 1 unknown version, a canary in the way or a service down, 2 bad flags.`;
+
+export const modelsPromoteCommand: Command = {
+  summary: 'put a version (or the running canary) in production',
+  help: PROMOTE_HELP,
+  async run(argv, ctx) {
+    const { values: v, positionals } = parseFlagsAndArgs(argv, { kind: { type: 'string' } });
+    const [version] = positionals;
+    noExtra(positionals, 1);
+    const kind = version === undefined ? (kindFlag(v.kind, false) ?? 'BPR') : await kindOfVersion(ctx, version, v.kind);
+    const deps = await lifecycleDeps(ctx);
+    const r = await promote(deps, kind, version).catch((err: unknown) => asInputError(err, deps.registry.dir));
+    log(`${r.promoted.modelName} ${r.promoted.version} in production${r.fromCanary ? ' (the canary ended)' : ''}${r.replaced ? `; ${r.replaced} retired` : ''}`);
+    process.stdout.write(versionLine(r.promoted));
+    return 0;
+  },
+};
+
+const ROLLBACK_HELP = `usage: buddies models rollback [--kind ${KIND_NAMES.join('|')}]
+
+Rolls back a kind (default bpr): when a canary runs, ends it (everyone is served by production again from the
+next lists) and retires the canary version; otherwise puts back the version that was in production before the
+current one, and retires the current one. Announced on the model announcements topic: the live recommender
+follows within seconds. Prints '<model> <version> <status> <uri>' on stdout for the version taken out, then for
+the version serving now.
+
+  --kind K   ${KIND_NAMES.join(' or ')} (default bpr)
+
+Needs Kafka, the registry and the announcements topic (buddies topics ensure).
+Exit: 0 ok, 1 nothing to roll back to or a service down, 2 bad flags.`;
+
+export const modelsRollbackCommand: Command = {
+  summary: 'end the running canary, or put the previous production version back',
+  help: ROLLBACK_HELP,
+  async run(argv, ctx) {
+    const { values: v, positionals } = parseFlagsAndArgs(argv, { kind: { type: 'string' } });
+    noExtra(positionals);
+    const kind = kindFlag(v.kind, false) ?? 'BPR';
+    const deps = await lifecycleDeps(ctx);
+    const r = await rollback(deps, kind).catch((err: unknown) => asInputError(err, deps.registry.dir));
+    log(r.what === 'canary' ? `${MODEL_NAMES[kind]} canary ${r.from} rolled back; production ${r.to ?? 'none'} serves everyone` : `${MODEL_NAMES[kind]} rolled back from ${r.from} to ${r.to}`);
+    for (const version of [r.from, r.to]) {
+      const m = version === undefined ? undefined : await deps.registry.get(kind, version);
+      if (m) process.stdout.write(versionLine(m));
+    }
+    return 0;
+  },
+};
+
+const CANARY_HELP = `usage: buddies models canary VERSION [--share S]
+
+Starts a canary of a BPR candidate: a share S of the users, chosen by a stable hash of their id, is served by
+VERSION, everyone else by production; each list names the BPR that served it (its modelVersion ends in
++bpr:<version>). Announced on the model announcements topic under 'bpr@canary'; the version becomes canary.
+Run it again with another --share to change the share of the running canary. 'buddies lifecycle' then
+promotes or rolls it back on its online metrics (docs/lifecycle.md); 'buddies models promote' and
+'buddies models rollback' do it by hand. Prints 'bpr <version> canary <uri>' on stdout.
+
+  --share S   share of users in (0, 1) (default BUDDIES_CANARY_SHARE, 0.1 unless set)
+
+Needs a BPR version in production, Kafka, the registry and the announcements topic.
+Exit: 0 ok, 1 not a candidate, another canary running, nothing in production or a service down, 2 bad flags.`;
+
+export const modelsCanaryCommand: Command = {
+  summary: 'serve a BPR candidate to a share of the users beside production',
+  help: CANARY_HELP,
+  async run(argv, ctx) {
+    const { values: v, positionals } = parseFlagsAndArgs(argv, { share: { type: 'string' } });
+    const [version] = positionals;
+    if (version === undefined) throw new UsageError('give the BPR version to canary: buddies models canary VERSION --share S');
+    noExtra(positionals, 1);
+    const share = numberFlag('share', v.share, ctx.config.lifecycle.canaryShare, 0, 1);
+    if (share <= 0 || share >= 1) throw new UsageError(`--share must be between 0 and 1 (exclusive), got '${v.share}'`);
+    const deps = await lifecycleDeps(ctx);
+    const c = await startCanary(deps, 'BPR', version, share).catch((err: unknown) => asInputError(err, deps.registry.dir));
+    log(`bpr ${c.version} in canary for ${Math.round(c.share * 1000) / 10}% of users (since ${new Date(c.startedAt).toISOString()})`);
+    const m = await deps.registry.get('BPR', c.version);
+    if (m) process.stdout.write(versionLine(m));
+    return 0;
+  },
+};
+
 const SUBCOMMANDS: ReadonlyArray<readonly [string, Subcommand]> = [
-  ['list', { line: 'the versions, newest first, with status (candidate, production, retired) and metrics', load: async () => modelsListCommand }],
+  ['list', { line: 'the versions, newest first, with status (candidate, canary, production, retired) and metrics', load: async () => modelsListCommand }],
   ['publish', { line: `DIR --kind ${KIND_NAMES.join('|')}: publish a saved model folder (buddies offline train-bpr --out DIR) and announce it`, load: async () => modelsPublishCommand }],
   ['train-embeddings', { line: 'train track embeddings from the playlists topic, publish and announce them', load: async () => modelsTrainEmbeddingsCommand }],
+  ['canary', { line: 'VERSION [--share S]: serve a BPR candidate to a share of the users beside production', load: async () => modelsCanaryCommand }],
+  ['promote', { line: '[VERSION]: put a version (default: the running canary) in production', load: async () => modelsPromoteCommand }],
+  ['rollback', { line: '[--kind K]: end the running canary, or put the previous production version back', load: async () => modelsRollbackCommand }],
 ];
 
 /** `buddies models SUB ...`: the model registry (registry/): list, publish and announce, train embeddings. */
 export const modelsCommand = createDispatcher({
   name: 'models',
   noun: 'subcommand',
-  summary: 'the model registry: list versions, publish and announce a saved model, train track embeddings',
+  summary: 'the model registry: list versions, publish and announce a saved model, train track embeddings, canary, promote, roll back',
   intro: `The model registry: versioned models under BUDDIES_MODELS_DIR (<kind>/<version>/ with registry.json),
 announced on the model announcements topic, from which the live recommender loads them (docs/models-registry.md).`,
   subcommands: SUBCOMMANDS,

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { BprFactors } from '../models/bpr/index.js';
 import { vectorOf, type ItemEmbeddings } from '../models/embeddings/index.js';
 import { createExactIndex, createHnswIndex, type PairingIndex } from '../models/pairing/index.js';
 import { errorMessage, globalTableSpec, type GlobalTableSpec, type ModelAnnouncement, type PlaylistEvent, type UserTasteEmbedding } from '../streams/index.js';
-import { loadAnnouncedBpr, loadAnnouncedEmbeddings } from '../registry/index.js';
+import { canaryOf, isCanaryKey, loadAnnouncedBpr, loadAnnouncedEmbeddings } from '../registry/index.js';
 import { createLiveCatalog, type LiveCatalog } from './live-catalog.js';
 
 /** Which pairing index holds the live tastes: exact below {@link AUTO_HNSW_USERS} users, then HNSW (`auto`). */
@@ -14,8 +15,26 @@ export const AUTO_HNSW_USERS = 20_000;
 /** A BPR model in use: its version and a scorer for the ranker. */
 export interface LiveBpr {
   readonly version: string;
+  /** Users and playlists the model knows (for the log). */
+  readonly users?: number;
+  readonly playlists?: number;
   /** Raw scores of the playlists for the user (0 for a playlist the model does not know), or undefined for an unknown user. */
   score(user: string, playlists: readonly string[]): Float32Array | undefined;
+}
+
+/** A canary BPR model in use beside production, and the share of users it serves. */
+export interface LiveCanary {
+  readonly bpr: LiveBpr;
+  /** In (0, 1): users whose {@link canaryBucket} is below it are served by the canary. */
+  readonly share: number;
+}
+
+/**
+ * A user's place in [0, 1) for canaries: the first 32 bits of the sha256 of their id. Stable across restarts,
+ * instances and canaries, so a user in a canary of share s stays in it while s grows.
+ */
+export function canaryBucket(userId: string): number {
+  return createHash('sha256').update(userId).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 /** A set of track embeddings in use and its version. */
@@ -48,7 +67,12 @@ export interface LiveWorld {
   trackVector(trackId: string): Float32Array | undefined;
   /** The index of users whose taste is in the embeddings in use; undefined before there are embeddings. */
   index(): PairingIndex | undefined;
+  /** The production BPR model. */
   bpr(): LiveBpr | undefined;
+  /** The canary BPR model and its share, while one is announced (on `bpr@canary`) and loaded. */
+  canary(): LiveCanary | undefined;
+  /** The BPR model that serves `user`: the canary's when they are in its share, else production's. */
+  bprFor(user: string): LiveBpr | undefined;
   /** Resolves once every announced model seen so far is loaded (or failed to load, which is logged). */
   settled(): Promise<void>;
   /** Users whose taste was deleted (forgotten), in order: `forgotten.slice(n)` are the ones since a reader's n. */
@@ -95,6 +119,10 @@ export function createLiveWorld(opts: LiveWorldOptions): LiveWorld {
   let emb: LiveEmbeddings | undefined;
   let index: PairingIndex | undefined;
   let bpr: LiveBpr | undefined;
+  let canary: LiveCanary | undefined;
+  /** Per slot (a model name), the latest announcement's number: a load that finishes after a newer record was seen is dropped. */
+  const latestSeq = new Map<string, number>();
+  let seq = 0;
   const pending = new Set<Promise<void>>();
   const forgotten: string[] = [];
 
@@ -146,7 +174,22 @@ export function createLiveWorld(opts: LiveWorldOptions): LiveWorld {
   };
 
   const load = (key: string, a: ModelAnnouncement) => {
+    const mine = ++seq;
+    latestSeq.set(key, mine);
+    const current = () => latestSeq.get(key) === mine;
     const p = (async () => {
+      if (isCanaryKey(key)) {
+        const c = canaryOf(a);
+        if (a.kind !== 'BPR' || !c) throw new Error(`not a BPR canary announcement (kind ${a.kind}, share ${a.metrics['canary.share']})`);
+        // the same version with a new share needs no load
+        const scorer = canary?.bpr.version === a.modelVersion ? canary.bpr
+          : bpr?.version === a.modelVersion ? bpr
+          : bprScorer((await loadAnnouncedBpr(a)).factors, a.modelVersion);
+        if (!current()) return;
+        canary = { bpr: scorer, share: c.share };
+        log(`recommender: BPR canary ${a.modelVersion} in use for ${Math.round(c.share * 1000) / 10}% of users`);
+        return;
+      }
       // from the model registry's folder, every file checked against its checksum
       if (a.kind === 'TRACK_EMBEDDINGS') {
         if (emb?.version === a.modelVersion) return;
@@ -154,9 +197,11 @@ export function createLiveWorld(opts: LiveWorldOptions): LiveWorld {
         useEmbeddings({ embeddings, version: a.modelVersion });
       } else if (a.kind === 'BPR') {
         if (bpr?.version === a.modelVersion) return;
-        const { factors } = await loadAnnouncedBpr(a);
-        bpr = bprScorer(factors, a.modelVersion);
-        log(`recommender: BPR ${a.modelVersion} in use (${factors.users.ids.length} users, ${factors.items.ids.length} playlists)`);
+        // a promoted canary is in memory already: the swap is immediate
+        const next = canary?.bpr.version === a.modelVersion ? canary.bpr : bprScorer((await loadAnnouncedBpr(a)).factors, a.modelVersion);
+        if (!current()) return;
+        bpr = next;
+        log(`recommender: BPR ${a.modelVersion} in use (${next.users ?? '?'} users, ${next.playlists ?? '?'} playlists)`);
       }
     })().catch((err: unknown) => log(`recommender: model ${key} ${a.modelVersion} not loaded (${errorMessage(err)}); keeping the one in use`));
     pending.add(p);
@@ -175,6 +220,13 @@ export function createLiveWorld(opts: LiveWorldOptions): LiveWorld {
       }),
       globalTableSpec('tastes', 'tasteEmbeddings', applyTaste),
       globalTableSpec('models', 'modelAnnouncements', (key, a: ModelAnnouncement | undefined) => {
+        if (!a && isCanaryKey(key)) {
+          // the canary ended (promoted or rolled back): everyone is served by production from the next list on
+          latestSeq.set(key, ++seq);
+          if (canary) log(`recommender: BPR canary ${canary.bpr.version} ended`);
+          canary = undefined;
+          return;
+        }
         if (!a || a.kind === 'UNKNOWN' || a.kind === 'PAIRING') return;
         load(key, a);
       }),
@@ -184,6 +236,8 @@ export function createLiveWorld(opts: LiveWorldOptions): LiveWorld {
     trackVector: (id) => (emb ? vectorOf(emb.embeddings, id) : undefined),
     index: () => index,
     bpr: () => bpr,
+    canary: () => canary,
+    bprFor: (user) => (canary && canaryBucket(user) < canary.share ? canary.bpr : bpr),
     async settled() {
       while (pending.size > 0) await Promise.all([...pending]);
     },
@@ -209,6 +263,8 @@ export function bprScorer(f: BprFactors, version: string): LiveBpr {
   const s = f.stride;
   return {
     version,
+    users: f.users.ids.length,
+    playlists: f.items.ids.length,
     score(user, playlists) {
       const u = f.users.indexOf(user);
       if (u === undefined) return undefined;

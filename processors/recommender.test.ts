@@ -13,7 +13,7 @@ import {
   createLocalSerde, createTopologyTestDriver, type AvroSerde, type FeedbackEvent, type ListenEvent, type PlaylistEvent, type RecommendationList, type UserPairing, type UserTasteEmbedding,
 } from '../streams/index.js';
 import { recommenderTopology } from './apps.js';
-import { createLiveWorld, type LiveWorld } from './live-world.js';
+import { canaryBucket, createLiveWorld, type LiveWorld } from './live-world.js';
 import { createLiveRecommender, USERS_STORE, type RecommenderOptions } from './recommender.js';
 
 let serde: AvroSerde;
@@ -202,6 +202,58 @@ describe('live recommender on durable state', () => {
     const count = (l: RecommendationList) => l.items.filter((i) => loved.includes(i.playlistId)).length;
     expect(count(plain.list)).toBe(0);
     expect(count(scored.list)).toBeGreaterThan(0);
+  });
+
+  // Issue 10: a canary BPR serves the users in its share (a stable hash of the id); its end puts them back on production.
+  it('serves the canary BPR to its share of users, production to the others, and names the one that served each list', async () => {
+    const registry = createModelRegistry(join(tmp, 'registry-canary'));
+    const items = createIdMap(genreWorld().map((p) => p.id));
+    const publish = async (name: string, bias: number) => {
+      const dir = join(tmp, name);
+      const itemFactors = new Float32Array(items.ids.length * 3).map((_, i) => (i % 3 === 2 ? bias * ((i % 7) - 3) : 0));
+      await saveFactors({ factors: 2, itemBias: true, stride: 3, users: createIdMap(['x']), items, userFactors: Float32Array.from([0, 0, 1]), itemFactors }, dir, { factors: 2, itemBias: true } as never, 'test');
+      return publishSavedModel(registry, 'BPR', dir);
+    };
+    const prod = await publish('bpr-prod', 1);
+    const cand = await publish('bpr-cand', -1);
+    const announcement = (name: string, version: string, metrics: Record<string, number> = {}) => ({
+      modelName: name, modelVersion: version, kind: 'BPR' as const, artifactUri: registry.artifactUri('BPR', version), backend: 'test', metrics, trainedAt: 1,
+    });
+    const t = await setup();
+    await t.d.pipeGlobal(t.models, 'bpr', announcement('bpr', prod.version));
+    await t.d.pipeGlobal(t.models, 'bpr@canary', announcement('bpr@canary', cand.version, { 'canary.share': 0.4, 'canary.startedAt': 1 }));
+    await t.world.settled();
+    expect(t.world.canary()).toMatchObject({ share: 0.4, bpr: { version: cand.version } });
+    const users = Array.from({ length: 40 }, (_, i) => `c${i}`);
+    const listOf = async (u: string) => (await t.lists(u)).at(-1)!.modelVersion;
+    for (const u of users) await t.listen(listen(u, 'g0-t1'));
+    const inCanary = users.filter((u) => canaryBucket(u) < 0.4);
+    expect(inCanary.length).toBeGreaterThan(5);
+    expect(inCanary.length).toBeLessThan(35);
+    for (const u of users) expect(await listOf(u)).toBe(`buddies@emb:emb1+bpr:${inCanary.includes(u) ? cand.version : prod.version}`);
+    expect(t.live.canaryLists()).toBe(inCanary.length);
+    // the canary ends (a tombstone): everyone's next list is production's
+    await t.d.pipeGlobal(t.models, 'bpr@canary', null);
+    expect(t.world.canary()).toBeUndefined();
+    for (const u of inCanary) await t.feedback(feedback(u, 'DISMISS', '0', 3));
+    for (const u of inCanary) expect(await listOf(u)).toBe(`buddies@emb:emb1+bpr:${prod.version}`);
+    // a promotion: the canary's version announced as production and the canary ended, swapped at once (no load)
+    await t.d.pipeGlobal(t.models, 'bpr@canary', announcement('bpr@canary', cand.version, { 'canary.share': 0.4, 'canary.startedAt': 1 }));
+    await t.world.settled();
+    const canaryScorer = t.world.canary()!.bpr;
+    await t.d.pipeGlobal(t.models, 'bpr', announcement('bpr', cand.version));
+    await t.d.pipeGlobal(t.models, 'bpr@canary', null);
+    expect(t.world.bpr()).toBe(canaryScorer);
+    for (const u of users.slice(0, 5)) await t.feedback(feedback(u, 'DISMISS', '1', 4));
+    for (const u of users.slice(0, 5)) expect(await listOf(u)).toBe(`buddies@emb:emb1+bpr:${cand.version}`);
+  });
+
+  it('puts users in canary buckets by a stable, even hash of their id', () => {
+    expect(canaryBucket('ana')).toBe(canaryBucket('ana'));
+    const n = 20_000;
+    let below = 0;
+    for (let i = 0; i < n; i++) if (canaryBucket(`user-${i}`) < 0.3) below++;
+    expect(Math.abs(below / n - 0.3)).toBeLessThan(0.015); // 4.6 standard deviations
   });
 
   it('forgets a user: store entry gone, tombstones out, and others re-paired without them', async () => {

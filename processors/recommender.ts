@@ -94,6 +94,8 @@ export interface RecommenderOptions {
    */
   readonly listsFrom?: number;
   readonly now?: () => number;
+  /** Event times further ahead of `now` are clamped to it (default `EVENT_RULES.maxFutureSkewMs`, 1 h). */
+  readonly maxFutureSkewMs?: number;
   readonly random?: () => number;
   /** Counts events seen before (a replay or a duplicate), skipped. */
   readonly onDuplicate?: () => void;
@@ -112,8 +114,13 @@ export interface LiveRecommender {
   /** A fresh processor for a task (the topology's `processor`). */
   processor(): TaskProcessor<'listens' | 'feedback'>;
   readonly stats: Readonly<RecommenderStats>;
-  /** The model version its lists carry now. */
-  modelVersion(): string;
+  /**
+   * The model version its lists carry now: `buddies@emb:<embeddings>+bpr:<bpr>`, the BPR being the one that serves
+   * `user` (the canary's for users in its share, else production's; production's without a user).
+   */
+  modelVersion(user?: string): string;
+  /** Lists written by the canary BPR model (process-wide). */
+  readonly canaryLists: () => number;
 }
 
 const hashId = (id: string) => createHash('sha1').update(id).digest('base64url').slice(0, 12);
@@ -158,7 +165,9 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
     if (!e) throw new Error('no track embeddings in use');
     return e;
   };
-  const modelVersion = () => (strategy === 'buddies' ? `buddies@emb:${world.embeddings()?.version ?? 'none'}+bpr:${world.bpr()?.version ?? 'none'}` : strategy);
+  const bprOf = (user?: string) => (user === undefined ? world.bpr() : world.bprFor(user));
+  const modelVersion = (user?: string) => (strategy === 'buddies' ? `buddies@emb:${world.embeddings()?.version ?? 'none'}+bpr:${bprOf(user)?.version ?? 'none'}` : strategy);
+  let canaryLists = 0;
   const playlistVector = (id: string | null) => (id ? world.catalog.get(id)?.centroid : undefined);
   const vectorFor = (kind: TasteSignal, item: string) => (kind === 'follow' || kind === 'dismiss' ? playlistVector(item) : world.trackVector(item));
 
@@ -239,6 +248,8 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
 
   /** The recommender the offline commands run too (models/recommend), over the live catalogue, pairing index and BPR in use. */
   const recommender = createRecommender({ catalog: world.catalog, index: () => world.index(), bpr: () => world.bpr() }, { strategy, ranker, buddies: nBuddies, random });
+  /** The same over the canary BPR, for users in the canary's share (world.bprFor). */
+  const canaryRecommender = createRecommender({ catalog: world.catalog, index: () => world.index(), bpr: () => world.canary()?.bpr }, { strategy, ranker, buddies: nBuddies, random });
 
 
   const cosine = (a: readonly number[], b: Float32Array) => {
@@ -302,13 +313,16 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
     publishTaste(user, s, model, state, followsChanged, ctx, at);
     const heard = new Set(model.recentItems(state, ['play', 'like']));
     const excluded = activeExclusions(s, at);
-    const chosen: RecommendResult = recommender.recommend({ id: user, taste, hasSignal, heard: (t) => heard.has(t), excluded }, k);
+    // one BPR per list, chosen once: the canary's for users in its share (a stable hash of the id), production's otherwise
+    const served = world.bprFor(user);
+    const inCanary = served !== undefined && served === world.canary()?.bpr && served !== world.bpr();
+    const chosen: RecommendResult = (inCanary ? canaryRecommender : recommender).recommend({ id: user, taste, hasSignal, heard: (t) => heard.has(t), excluded }, k);
     const { buddies } = chosen;
     const recs = strategy === 'buddies' ? withFreshSlot(chosen.recs, buddies, excluded, at) : chosen.recs;
     if (strategy === 'buddies') publishPairing(user, s, buddies, ctx, at);
     if (recs.length === 0) return;
     const list: RecommendationList = {
-      recommendationId: randomUUID(), userId: user, modelVersion: modelVersion(), coldStart: recs.every((r) => r.explanation.reason === 'popular'), generatedAt: now(),
+      recommendationId: randomUUID(), userId: user, modelVersion: strategy === 'buddies' ? `buddies@emb:${world.embeddings()?.version ?? 'none'}+bpr:${served?.version ?? 'none'}` : strategy, coldStart: recs.every((r) => r.explanation.reason === 'popular'), generatedAt: now(),
       items: recs.map((r, i) => ({
         playlistId: r.playlistId, rank: i + 1, score: r.score,
         explanation: {
@@ -325,6 +339,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
     // a shown playlist is not shown again for a while (a follow or a dismissal excludes it for good)
     for (const it of list.items) exclude(s, it.playlistId, at + showFor);
     s.lists++;
+    if (inCanary && strategy === 'buddies') canaryLists++;
     s.lastList = { recommendationId: list.recommendationId, generatedAt: list.generatedAt, modelVersion: list.modelVersion, playlists: list.items.map((i) => i.playlistId) };
     stats.lists++;
     ctx.forward('recommendations', { key: user, value: list });
@@ -398,6 +413,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
   return {
     stats,
     modelVersion,
+    canaryLists: () => canaryLists,
     processor(): TaskProcessor<'listens' | 'feedback'> {
       let forgottenSeen = 0;
       return {
@@ -409,7 +425,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
           const store = ctx.store(USERS_STORE);
           const at = now();
           if (record.input === 'feedback') {
-            const e = validateFeedback(record.value, at);
+            const e = validateFeedback(record.value, at, opts.maxFutureSkewMs);
             if (e.kind === 'UNKNOWN') return; // a kind from a newer writer: not ours to interpret
             if (e.kind === 'FORGET_USER') {
               store.delete(e.userId);
@@ -422,7 +438,7 @@ export function createLiveRecommender(opts: RecommenderOptions): LiveRecommender
             countOnce(store, e, (s) => onFeedback(e, s, ctx));
             return;
           }
-          const e = validateListen(record.value, at);
+          const e = validateListen(record.value, at, opts.maxFutureSkewMs);
           countOnce(store, e, (s) => onListen(e, s, ctx));
         },
         punctuate(_type, _time, ctx) {

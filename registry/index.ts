@@ -17,3 +17,8 @@ export { latestAnnouncements, loadAnnouncedBpr, loadAnnouncedEmbeddings } from '
 export type { AnnouncedBpr, AnnouncedEmbeddings } from './announcements.js';
 export { publishTrackEmbeddings, trackEmbeddingMetrics, trainTrackEmbeddings } from './train.js';
 export type { PublishedTrackEmbeddings, PublishTrackEmbeddingsOptions, TrainingPlaylist, TrainTrackEmbeddingsOptions } from './train.js';
+export {
+  CANARY_KINDS, CANARY_SHARE_METRIC, CANARY_STARTED_METRIC, CANARY_SUFFIX, canaryModelName, canaryOf, createAnnouncementLog, currentCanary, isCanaryKey, promote, rollback,
+  startCanary,
+} from './lifecycle.js';
+export type { AnnouncementLog, AnnouncementRecord, CanaryInfo, LifecycleDeps, PromoteResult, RollbackResult } from './lifecycle.js';

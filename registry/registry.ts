@@ -10,17 +10,22 @@ import {
 } from './artifacts.js';
 
 /**
- * Where a version stands in its lifecycle. `candidate`: published, not served; `production`: the version
- * announced last for its kind (one at a time); `retired`: served once, replaced since. The canary, promote
- * and rollback steps of the lifecycle add to {@link STATUS_TRANSITIONS}; nothing else needs to change.
+ * Where a version stands in its lifecycle. `candidate`: published, not served; `canary`: served to a share of
+ * the users beside production (one per kind, BPR only; registry/lifecycle.ts); `production`: the version
+ * announced last for its kind (one at a time); `retired`: served once, replaced or rolled back since.
  */
-export type ModelStatus = 'candidate' | 'production' | 'retired';
+export type ModelStatus = 'candidate' | 'canary' | 'production' | 'retired';
 
-export const MODEL_STATUSES: readonly ModelStatus[] = ['candidate', 'production', 'retired'];
+export const MODEL_STATUSES: readonly ModelStatus[] = ['candidate', 'canary', 'production', 'retired'];
 
-/** The status changes the registry allows (production → retired happens when another version goes to production; retired → production is a rollback). */
+/**
+ * The status changes the registry allows: a candidate goes to canary or straight to production; a canary is
+ * promoted (production) or rolled back (retired); production → retired happens when another version goes to
+ * production; retired → production is a rollback to an earlier version (or an explicit promote).
+ */
 export const STATUS_TRANSITIONS: { readonly [S in ModelStatus]: readonly ModelStatus[] } = {
-  candidate: ['production', 'retired'],
+  candidate: ['canary', 'production', 'retired'],
+  canary: ['production', 'retired'],
   production: ['retired'],
   retired: ['production'],
 };
