@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { APICURIO_VERSION, KAFKA_VERSION, formatStatus, stackDown, stackServices, stackStatus, stackUp, type ServiceName } from '../stack/index.js';
+import {
+  APICURIO_VERSION, KAFKA_VERSION, SECURE_PORT_OFFSET, formatStatus, secureServices, secureStackDown, secureStackStatus, secureStackUp, stackDown, stackServices, stackStatus, stackUp,
+  type ServiceName,
+} from '../stack/index.js';
 import { UsageError, type Command } from './command.js';
 import { parseFlagsAndArgs } from './flags.js';
 
@@ -18,6 +21,15 @@ Services named by KAFKA_BROKERS, SCHEMA_REGISTRY_URL or CLICKHOUSE_URL are exter
   setup    only install and download (no start)
 
 services: kafka, clickhouse, registry (default: all)
+
+  --secure   act on the secure stack instead (up, down, status, logs): beside the default one, under .stack/secure/ and on
+             the default ports + ${SECURE_PORT_OFFSET} (Kafka 9192, ClickHouse 8223). Kafka has only a TLS + SCRAM-SHA-512 listener and
+             the standard authorizer; one SCRAM user per service (processors, trainer, gateway, importer, simulator)
+             with ACLs on its own topics and groups; ClickHouse has a writer with a password and a read-only analyst.
+             Certificates and passwords are generated once into files (mode 600); their paths are printed, never
+             the passwords. 'up' also creates the topics, the ACLs, the warehouse schema and the analyst's tables,
+             and writes .stack/secure/env/<service>.env (run a service: env $(cat FILE) buddies ...).
+             The schema registry is the default stack's. See docs/security.md.
 `;
 
 const SERVICES: readonly ServiceName[] = ['kafka', 'clickhouse', 'registry'];
@@ -32,11 +44,35 @@ export const stackCommand: Command = {
   summary: 'run the local Kafka, schema registry and ClickHouse (up, down, status, logs)',
   help: HELP,
   async run(argv, ctx) {
-    const { values, positionals } = parseFlagsAndArgs(argv, { n: { type: 'string', short: 'n', default: '40' }, follow: { type: 'boolean', short: 'f', default: false } });
+    const { values, positionals } = parseFlagsAndArgs(argv, {
+      n: { type: 'string', short: 'n', default: '40' }, follow: { type: 'boolean', short: 'f', default: false }, secure: { type: 'boolean', default: false },
+    });
     const [action, ...rest] = positionals;
     const only = pickServices(rest);
     const cfg = ctx.config;
     const log = (line: string) => process.stderr.write(`${line}\n`);
+    if (values.secure && action !== 'logs') {
+      if (only) throw new UsageError('--secure acts on the whole secure stack: name no services');
+      switch (action) {
+        case 'up': {
+          const info = await secureStackUp(cfg, log);
+          process.stdout.write(`${formatStatus(info.services)}\n`);
+          process.stdout.write(`CA certificate: ${info.caFile}\npassword files (mode 600): ${info.passwordFiles.join(' ')}\n`);
+          for (const [user, file] of info.envFiles) process.stdout.write(`${user.padEnd(10)} env $(cat ${file}) buddies ...\n`);
+          return 0;
+        }
+        case 'down':
+          await secureStackDown(cfg, log);
+          return 0;
+        case 'status': {
+          const rows = await secureStackStatus(cfg);
+          process.stdout.write(`${formatStatus(rows)}\n`);
+          return rows.every((r) => r.health === 'up') ? 0 : 1;
+        }
+        default:
+          throw new UsageError(action === undefined ? 'missing action: up, down, status or logs' : `--secure works with up, down, status and logs, not '${action}'`);
+      }
+    }
     switch (action) {
       case 'up': {
         const rows = await stackUp(cfg, log, only);
@@ -60,7 +96,7 @@ export const stackCommand: Command = {
       case 'logs': {
         const lines = Number(values.n);
         if (!Number.isInteger(lines) || lines < 0) throw new UsageError(`-n ${values.n} is not a line count`);
-        const files = stackServices(cfg).filter((s) => !only || only.includes(s.name)).filter((s) => !s.external).map((s) => s.logFile);
+        const files = (values.secure ? secureServices(cfg) : stackServices(cfg)).filter((s) => !only || only.includes(s.name)).filter((s) => !s.external).map((s) => s.logFile);
         if (values.follow) {
           const tail = spawn('tail', ['-n', String(lines), '-F', ...files], { stdio: 'inherit' });
           return new Promise((resolve) => tail.on('exit', (code) => resolve(code ?? 0)));

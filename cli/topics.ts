@@ -30,7 +30,7 @@ export const topicsCommand: Command = {
     if (action !== 'ensure') throw new UsageError(action ? `unknown action '${action}'` : 'missing action: ensure or list');
     // connecting registers every value schema (BACKWARD, idempotent)
     const { kafka, serde } = await connectStreams(cfg, { role: 'topics', prefix: names.prefix });
-    const res = await ensureTopics(kafka, names);
+    const res = await ensureTopics(kafka, names, undefined, { replicationFactor: cfg.kafka.replicationFactor, minInsyncReplicas: cfg.kafka.minInsyncReplicas });
     process.stdout.write(`topics: ${res.created.length} created, ${res.existing.length} already there\n`);
     for (const t of res.created) process.stdout.write(`  created ${t}\n`);
     for (const [k, id] of serde.schemaIds) process.stdout.write(`  schema ${names.subject(k)} id ${id}\n`);

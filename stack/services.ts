@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import type { BuddiesConfig } from '../config/index.js';
 import type { StartOptions } from './processes.js';
@@ -83,7 +84,7 @@ export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
  * Kafka answers an ApiVersions request: a real protocol round trip, not just an open port.
  * Request v0 (no client software fields), correlation id 1; a healthy broker answers error_code 0.
  */
-export function kafkaApiVersionsOk(broker: string): Promise<boolean> {
+export function kafkaApiVersionsOk(broker: string, tls?: { readonly ca: string }): Promise<boolean> {
   const idx = broker.lastIndexOf(':');
   const host = broker.slice(0, idx);
   const port = Number(broker.slice(idx + 1));
@@ -98,12 +99,13 @@ export function kafkaApiVersionsOk(broker: string): Promise<boolean> {
   frame.writeInt32BE(body.length, 0);
   body.copy(frame, 4);
   return new Promise((resolve) => {
-    const sock = connect({ host, port });
+    // ApiVersions is answered before SASL authentication (KIP-43), so this works on a SASL_SSL listener too
+    const sock = tls ? tlsConnect({ host, port, ca: tls.ca, servername: /^[\d.]+$/.test(host) ? undefined : host }) : connect({ host, port });
     let buf = Buffer.alloc(0);
     const done = (ok: boolean) => { sock.destroy(); resolve(ok); };
     sock.setTimeout(2000, () => done(false));
     sock.once('error', () => done(false));
-    sock.once('connect', () => sock.write(frame));
+    sock.once(tls ? 'secureConnect' : 'connect', () => sock.write(frame));
     sock.on('data', (chunk) => {
       buf = Buffer.concat([buf, chunk]);
       if (buf.length >= 10) done(buf.readInt32BE(4) === 1 && buf.readInt16BE(8) === 0);
@@ -223,7 +225,15 @@ export function registryService(cfg: BuddiesConfig): ServiceDef {
 /** Where Debian puts the server binary; PATH is tried first. */
 export const CLICKHOUSE_BINARIES = ['clickhouse-server', '/usr/sbin/clickhouse-server', '/usr/bin/clickhouse-server'];
 
-export function clickhouseService(cfg: BuddiesConfig, binary = 'clickhouse-server'): ServiceDef {
+/** What the secure stack (stack/secure.ts) puts in place of the default users and adds to the server config. */
+export interface ClickhouseSecurity {
+  /** The whole users.xml. */
+  readonly usersXml: string;
+  /** Extra elements inside <yandex> of config.xml (the analyst's remote_servers). */
+  readonly extraConfig: string;
+}
+
+export function clickhouseService(cfg: BuddiesConfig, binary = 'clickhouse-server', security?: ClickhouseSecurity): ServiceDef {
   const p = stackPaths(cfg);
   const home = p.clickhouseHome;
   const configFile = join(home, 'config.xml');
@@ -264,8 +274,12 @@ export function clickhouseService(cfg: BuddiesConfig, binary = 'clickhouse-serve
   <default_database>default</default_database>
   <timezone>UTC</timezone>
   <mlock_executable>false</mlock_executable>
-</yandex>
-`);
+${security?.extraConfig ?? ''}</yandex>
+`, security ? { mode: 0o600 } : undefined);
+      if (security) {
+        writeFileSync(join(home, 'users.xml'), security.usersXml, { mode: 0o600 });
+        return;
+      }
       writeFileSync(join(home, 'users.xml'), `<?xml version="1.0"?>
 <yandex>
   <profiles>

@@ -33,7 +33,12 @@ function lastLines(file: string, n: number): string {
  */
 export async function stackUp(cfg: BuddiesConfig, log: Log, only?: readonly ServiceName[]): Promise<ServiceStatus[]> {
   const { clickhouseBinary } = setupStack(cfg, log);
-  const services = stackServices(cfg, clickhouseBinary).filter((s) => !only || only.includes(s.name));
+  await startServices(stackServices(cfg, clickhouseBinary).filter((s) => !only || only.includes(s.name)), log);
+  return stackStatus(cfg, only);
+}
+
+/** Starts those of `services` that are not running, then waits until each answers (shared with the secure stack). */
+export async function startServices(services: readonly ServiceDef[], log: Log): Promise<void> {
   // Start everything first, then wait: the JVMs boot in parallel.
   const started: ServiceDef[] = [];
   for (const svc of services) {
@@ -66,13 +71,16 @@ export async function stackUp(cfg: BuddiesConfig, log: Log, only?: readonly Serv
     }
   }));
   if (failures.length > 0) throw new Error(`stack up failed:\n${failures.join('\n')}`);
-  return stackStatus(cfg, only);
 }
 
 /** Stops the services this stack started (never external ones), in reverse start order. */
 export async function stackDown(cfg: BuddiesConfig, log: Log, only?: readonly ServiceName[]): Promise<void> {
-  const services = stackServices(cfg).filter((s) => !only || only.includes(s.name)).reverse();
-  for (const svc of services) {
+  await stopServices(stackServices(cfg).filter((s) => !only || only.includes(s.name)), log);
+}
+
+/** Stops those of `services` this stack started, in reverse order. */
+export async function stopServices(services: readonly ServiceDef[], log: Log): Promise<void> {
+  for (const svc of [...services].reverse()) {
     if (svc.external) {
       log(`${svc.name}: external (${svc.address}), left alone`);
       continue;
@@ -84,7 +92,10 @@ export async function stackDown(cfg: BuddiesConfig, log: Log, only?: readonly Se
 
 /** The truth about each service: its recorded process and whether it answers a real request now. */
 export async function stackStatus(cfg: BuddiesConfig, only?: readonly ServiceName[]): Promise<ServiceStatus[]> {
-  const services = stackServices(cfg).filter((s) => !only || only.includes(s.name));
+  return servicesStatus(stackServices(cfg).filter((s) => !only || only.includes(s.name)));
+}
+
+export async function servicesStatus(services: readonly ServiceDef[]): Promise<ServiceStatus[]> {
   return Promise.all(services.map(async (svc): Promise<ServiceStatus> => {
     const rec = readPidFile(svc.pidFile);
     const alive = isAlive(rec);

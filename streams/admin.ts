@@ -13,16 +13,39 @@ export interface EnsureResult {
   readonly notCoPartitioned: readonly string[];
 }
 
-function configEntries(key: TopicKey): Array<{ name: string; value: string }> {
+/** How topics are replicated: 1 and 1 on the single local broker; 3 and 2 in production (docs/security.md). */
+export interface ReplicationOptions {
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number;
+}
+
+export const LOCAL_REPLICATION: ReplicationOptions = { replicationFactor: 1, minInsyncReplicas: 1 };
+
+/** Throws RangeError on settings no cluster could honour (checked before connecting). */
+export function checkReplication(r: ReplicationOptions): void {
+  if (!Number.isInteger(r.replicationFactor) || r.replicationFactor < 1) throw new RangeError(`replication factor ${r.replicationFactor} is not a positive integer`);
+  if (!Number.isInteger(r.minInsyncReplicas) || r.minInsyncReplicas < 1 || r.minInsyncReplicas > r.replicationFactor) {
+    throw new RangeError(`min.insync.replicas ${r.minInsyncReplicas} must be between 1 and the replication factor ${r.replicationFactor}`);
+  }
+}
+
+export function topicConfigEntries(key: TopicKey, replication: ReplicationOptions = LOCAL_REPLICATION): Array<{ name: string; value: string }> {
   const spec = TOPICS[key];
-  const entries: Array<{ name: string; value: string }> = [{ name: 'cleanup.policy', value: spec.cleanupPolicy }];
+  const entries: Array<{ name: string; value: string }> = [
+    { name: 'cleanup.policy', value: spec.cleanupPolicy },
+    { name: 'min.insync.replicas', value: String(replication.minInsyncReplicas) },
+  ];
   if (spec.retentionMs !== null) entries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
   if (spec.cleanupPolicy === 'compact') entries.push({ name: 'min.compaction.lag.ms', value: '60000' });
   return entries;
 }
 
-/** Creates the topics of the map that do not exist yet (idempotent). */
-export async function ensureTopics(kafka: Kafka, topics: TopicNames, keys: readonly TopicKey[] = TOPIC_KEYS): Promise<EnsureResult> {
+/**
+ * Creates the topics of the map that do not exist yet (idempotent), with the replication factor and
+ * `min.insync.replicas` of `replication` (default {@link LOCAL_REPLICATION}; existing topics are left as they are).
+ */
+export async function ensureTopics(kafka: Kafka, topics: TopicNames, keys: readonly TopicKey[] = TOPIC_KEYS, replication: ReplicationOptions = LOCAL_REPLICATION): Promise<EnsureResult> {
+  checkReplication(replication);
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -34,8 +57,8 @@ export async function ensureTopics(kafka: Kafka, topics: TopicNames, keys: reado
         topics: missing.map((k) => ({
           topic: topics.name(k),
           numPartitions: TOPICS[k].partitions,
-          replicationFactor: 1,
-          configEntries: configEntries(k),
+          replicationFactor: replication.replicationFactor,
+          configEntries: topicConfigEntries(k, replication),
         })),
       });
     }

@@ -17,7 +17,7 @@ export interface StreamClients {
  */
 export async function connectStreams(cfg: BuddiesConfig, opts: { readonly role: string; readonly keys?: readonly AvroTopicKey[]; readonly prefix?: string }): Promise<StreamClients> {
   const topics = topicNames(opts.prefix ?? cfg.topicPrefix);
-  const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: `${cfg.clientId}-${opts.role}` });
-  const serde = await createAvroSerde({ registry: createSchemaRegistry(cfg.registry.url), topics, schemasDir: join(cfg.rootDir, 'schemas'), keys: opts.keys });
+  const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: `${cfg.clientId}-${opts.role}`, security: cfg.kafka.security });
+  const serde = await createAvroSerde({ registry: createSchemaRegistry(cfg.registry.url, cfg.registry.auth), topics, schemasDir: join(cfg.rootDir, 'schemas'), keys: opts.keys });
   return { kafka, serde, topics };
 }

@@ -5,10 +5,10 @@ export type {
   UserPairing, PlaylistInteraction, InteractionWindow, Explanation, RecommendedPlaylist, RecommendationList, ModelKind,
   ModelAnnouncement,
 } from './records.js';
-export { createKafka } from './kafka.js';
+export { createKafka, kafkaSecurityOptions } from './kafka.js';
 export type { KafkaOptions } from './kafka.js';
-export { ensureTopics, groupLag, requireTopics } from './admin.js';
-export type { EnsureResult } from './admin.js';
+export { checkReplication, ensureTopics, groupLag, LOCAL_REPLICATION, requireTopics, topicConfigEntries } from './admin.js';
+export type { EnsureResult, ReplicationOptions } from './admin.js';
 export { createAvroSerde, createSchemaRegistry, readTopicSchema } from './serde.js';
 export { checkAvroBody, DEFAULT_DECODE_LIMITS } from './avro-guard.js';
 export type { DecodeLimits } from './avro-guard.js';

@@ -53,8 +53,9 @@ export function registryError(err: unknown, what: string): Error {
   return new DecodeError(`${what}: ${errorMessage(err)}`, {}, { cause: err });
 }
 
-export function createSchemaRegistry(url: string): SchemaRegistry {
-  return new SchemaRegistry({ host: url, retry: { retries: 3, initialRetryTimeInSecs: 0.2 } });
+/** The registry client; `auth` (SCHEMA_REGISTRY_USERNAME / _PASSWORD) is sent as HTTP basic auth on every request. */
+export function createSchemaRegistry(url: string, auth?: { readonly username: string; readonly password: string }): SchemaRegistry {
+  return new SchemaRegistry({ host: url, retry: { retries: 3, initialRetryTimeInSecs: 0.2 }, ...(auth ? { auth: { username: auth.username, password: auth.password } } : {}) });
 }
 
 /**

@@ -14,6 +14,15 @@ export function warehouseOptions(cfg: BuddiesConfig, database: string = cfg.clic
 }
 
 /**
+ * The read-only analyst's connection (docs/security.md): its own database of the events, recommendations and
+ * metrics tables, and nothing else.
+ */
+export function analystWarehouseOptions(cfg: BuddiesConfig): WarehouseOptions {
+  const a = cfg.clickhouse.analyst;
+  return { url: cfg.clickhouse.url, database: a.database, username: a.username, password: a.password };
+}
+
+/**
  * A ClickHouse HTTP client bound to the project's database. Sends no per-query settings, so it works
  * with Debian's 18.16 server as with current ones.
  */

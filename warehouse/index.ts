@@ -1,4 +1,4 @@
-export { createWarehouseClient, warehouseOptions } from './client.js';
+export { analystWarehouseOptions, createWarehouseClient, warehouseOptions } from './client.js';
 export type { WarehouseOptions } from './client.js';
 export { migrateWarehouse, requireWarehouseSchema, WarehouseSchemaError } from './migrate.js';
 export type { MigrateResult } from './migrate.js';
