@@ -20,10 +20,14 @@ export async function loadCommands(): Promise<ReadonlyMap<string, Command>> {
     ['eval', async () => (await import('./eval.js')).evalCommand],
     ['runs', async () => (await import('./runs.js')).runsCommand],
     ['models', async () => (await import('./models.js')).modelsCommand],
+    ['lifecycle', async () => (await import('./lifecycle.js')).lifecycleCommand],
     ['tune', async () => (await import('./tune.js')).tuneCommand],
     ['simulate', async () => (await import('./simulate.js')).simulateCommand],
+    ['gateway', async () => (await import('./gateway.js')).gatewayCommand],
+    ['loadtest', async () => (await import('./loadtest.js')).loadtestCommand],
     ['bench', async () => (await import('./bench.js')).benchCommand],
     ['report', async () => (await import('./report.js')).reportCommand],
+    ['trainer', async () => (await import('./trainer.js')).trainerCommand],
     // @commands-registry (add one line per command above this marker's end)
   ];
   const map = new Map<string, Command>();
