@@ -8,11 +8,13 @@ usage() {
 usage: ./scripts/demo.sh [options]
 
 Installs what is missing, starts the local stack (Kafka, schema registry, ClickHouse), creates the topics and
-the warehouse schema, generates a synthetic world and imports it (playlists, plays, follows), starts the live
-system (buddies start: warehouse sink, live recommender, interaction windows; the first start trains and
-announces the track embeddings), then lets simulated users loose on it for --duration. Prints the online
-metrics per recommender and what landed in ClickHouse. Re-running reuses the world, the import, the models
-and each recommender's state.
+the warehouse schema, generates a synthetic world and imports it (playlists, plays, follows), starts every
+process of the system: the gateway (WebSocket push, events API, dashboard), the live system (buddies start:
+warehouse sink, live recommender, interaction windows; the first start trains and announces the track
+embeddings), the trainer and the model lifecycle (canary, degradation monitor). Prints the dashboard's address,
+then lets simulated users loose on it through the gateway for --duration, each an app with a token of its own,
+with a live summary. Prints the online metrics per model version and what landed in ClickHouse. Ctrl-C stops
+everything it started. Re-running reuses the world, the import, the models and each process's state.
 
   --users N        users of the generated world (default 2000)
   --playlists N    playlists of the generated world (default 5000)
@@ -23,11 +25,13 @@ and each recommender's state.
   --strategy LIST  recommenders to run one after the other: buddies, popular, random (default buddies;
                    try buddies,random to watch the online metrics tell them apart)
   --shift F:T:X@S  move X of community F's interest to T after S seconds (passed to buddies simulate)
+  --via V          how simulated users reach the system: gateway (default) or kafka
+  --port P         the gateway's port (default: BUDDIES_GATEWAY_PORT, 8080)
   -h, --help       this text
 USAGE
 }
 
-users=2000 playlists=5000 seed=1 sim_users=300 rate=300 duration=60s strategies=buddies shift=()
+users=2000 playlists=5000 seed=1 sim_users=300 rate=300 duration=60s strategies=buddies shift=() via=gateway port=${BUDDIES_GATEWAY_PORT:-8080}
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) users=$2; shift 2 ;;
@@ -38,6 +42,8 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift 2 ;;
     --strategy) strategies=$2; shift 2 ;;
     --shift) shift+=(--shift "$2"); shift 2 ;;
+    --via) via=$2; shift 2 ;;
+    --port) port=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "demo: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -86,15 +92,28 @@ wait_for_line() { # file, pattern, seconds: polls the processor's log for its re
   done
 }
 
+export BUDDIES_GATEWAY_PORT=$port
+step "gateway, trainer and model lifecycle (logs in $logs/demo-*.log)"
+node bin/buddies.js gateway > "$logs/demo-gateway.log" 2>&1 & # not the function: $! must be node itself
+pids+=($!)
+wait_for_line "$logs/demo-gateway.log" "gateway running" 300
+node bin/buddies.js trainer > "$logs/demo-trainer.log" 2>&1 &
+pids+=($!)
+node bin/buddies.js lifecycle > "$logs/demo-lifecycle.log" 2>&1 &
+pids+=($!)
+token=$(buddies gateway token demo-operator --operator --ttl-s 86400)
+echo "dashboard: http://127.0.0.1:$port/dashboard/#token=$token"
+echo "  (an operator token for a day; a user's app connects to ws://127.0.0.1:$port/v1/stream, docs/gateway.md)"
+
 IFS=',' read -r -a list <<< "$strategies"
 for strategy in "${list[@]}"; do
-  step "the live system (recommender: $strategy) and $sim_users simulated users for $duration"
+  step "the live system (recommender: $strategy) and $sim_users simulated users for $duration, through the $via"
   log="$logs/demo-start-$strategy.log"
-  node bin/buddies.js start --strategy "$strategy" > "$log" 2>&1 & # not the function: $! must be node itself
+  node bin/buddies.js start --strategy "$strategy" > "$log" 2>&1 &
   sys=$!
   pids+=($sys)
   wait_for_line "$log" "warehouse, recommender, windows running" 900
-  buddies simulate --world "$world" --users "$sim_users" --rate "$rate" --duration "$duration" --seed "$seed" "${shift[@]}"
+  buddies simulate --world "$world" --users "$sim_users" --rate "$rate" --duration "$duration" --seed "$seed" --via "$via" "${shift[@]}"
   kill -TERM "$sys"; wait "$sys" || true
 done
 
@@ -103,6 +122,6 @@ ch_url=${CLICKHOUSE_URL:-http://127.0.0.1:${BUDDIES_CLICKHOUSE_HTTP_PORT:-8123}}
 query() { curl -sS --fail "$ch_url/?database=$CLICKHOUSE_DATABASE" --data-binary "$1 FORMAT PrettyCompactMonoBlock"; }
 # FINAL: replays and duplicates fold only at merges otherwise (docs/analytics.md)
 query "SELECT 'listen_events' AS table, count() AS rows FROM listen_events FINAL UNION ALL SELECT 'feedback_events', count() FROM feedback_events FINAL UNION ALL SELECT 'playlists', count() FROM playlists FINAL UNION ALL SELECT 'recommendations', count() FROM recommendations FINAL"
-echo "online metrics per model version (from the warehouse):"
-query "SELECT model_version, countIf(kind = 'IMPRESSION') AS impressions, round(countIf(kind = 'CLICK') / impressions, 3) AS ctr, round(countIf(kind = 'FOLLOW_PLAYLIST') / impressions, 3) AS follow_rate, round(countIf(kind = 'DISMISS') / impressions, 3) AS dismiss_rate FROM feedback_events FINAL ALL INNER JOIN (SELECT recommendation_id, any(model_version) AS model_version FROM recommendations FINAL GROUP BY recommendation_id) AS r USING recommendation_id GROUP BY model_version ORDER BY model_version"
+echo "online metrics per model version (buddies report model-rates, from the hourly reaction view):"
+buddies report model-rates --since all
 echo "more: buddies report --list (docs/analytics.md)"
