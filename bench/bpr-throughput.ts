@@ -21,7 +21,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLoadReport, readInteractions } from '../data/index.js';
-import { createCpuBpr, type BprFactors } from '../models/bpr/index.js';
+import { createCpuBpr, IMPLICIT_PARITY_OPTIONS, type BprFactors } from '../models/bpr/index.js';
 import { createRng } from '../models/random.js';
 import { buildInteractionMatrix, hasInteraction, type InteractionMatrix } from '../models/interactions.js';
 
@@ -208,7 +208,8 @@ interface Row {
 const rows: Row[] = [];
 
 for (const t of THREADS) {
-  const model = createCpuBpr({ factors: F, epochs: EPOCHS, learningRate: LR, regularization: REG, threads: t, negatives: 'popularity', seed: 1 });
+  // implicit's training rules (popularity negatives, one draw, all positives alike, constant lr), whatever our defaults
+  const model = createCpuBpr({ ...IMPLICIT_PARITY_OPTIONS, factors: F, epochs: EPOCHS, learningRate: LR, regularization: REG, threads: t, seed: 1 });
   log(`ours, ${t} thread(s): ${EPOCHS} epochs of ${train.nnz} samples…`);
   const cpu0 = process.cpuUsage();
   const rep = await model.fit(train, { onEpoch: (e) => log(`  ours t${t} epoch ${e.epoch}: ${Math.round(e.samplesPerSecond).toLocaleString('en-US')} samples/s, train AUC≈${e.auc.toFixed(4)}`) });

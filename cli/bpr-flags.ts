@@ -18,6 +18,9 @@ export const BPR_FLAGS = {
   seed: { type: 'string' },
   backend: { type: 'string' },
   'batch-size': { type: 'string' },
+  confidence: { type: 'string' },
+  'lr-decay': { type: 'string' },
+  'negative-candidates': { type: 'string' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 const D = DEFAULT_BPR_OPTIONS;
@@ -26,13 +29,20 @@ export const BPR_FLAGS_HELP = `BPR options:
   --factors F          latent factors (default ${D.factors})
   --epochs E           passes over the interactions (default ${D.epochs})
   --threads T          CPU worker threads, hogwild (default ${D.threads}: deterministic with --seed; 2 uses both cores here)
-  --lr X               learning rate (default ${D.learningRate})
+  --lr X               learning rate of the first epoch (default ${D.learningRate}; see --lr-decay)
   --reg X              L2 regularisation (default ${D.regularization})
   --negatives M        uniform | popularity (default ${D.negatives})
   --no-item-bias       no item bias term
   --seed S             seed (default ${D.seed})
   --backend B          cpu | tfjs | auto (default auto: TF.js only when tfjs-node-gpu loads, else cpu)
-  --batch-size N       TF.js samples per step (default ${D.batchSize})`;
+  --batch-size N       TF.js samples per step (default ${D.batchSize})
+  --confidence A       draw an interaction of weight w (play count) as a positive with probability
+                       ∝ 1 + A·ln(1 + w); 0 draws all alike, as implicit (default ${D.confidence})
+  --negative-candidates N
+                       negatives drawn per sample, the highest-scoring one used (dynamic negative
+                       sampling); 1 = a plain draw, as implicit (default ${D.negativeCandidates})
+  --lr-decay X         last epoch's learning rate as a share of --lr, linear in between; 1 = constant
+                       (default ${D.learningRateDecay})`;
 
 export function formatFlag(v: string | undefined): InteractionFormat {
   return choiceFlag('format', v, INTERACTION_FORMATS);
@@ -56,6 +66,9 @@ export function bprOptionsFromFlags(v: BprFlagValues, log: (line: string) => voi
     itemBias: !v['no-item-bias'],
     seed,
     batchSize: intFlag('batch-size', v['batch-size'], D.batchSize),
+    confidence: numberFlag('confidence', v.confidence, D.confidence, 0),
+    negativeCandidates: intFlag('negative-candidates', v['negative-candidates'], D.negativeCandidates),
+    learningRateDecay: numberFlag('lr-decay', v['lr-decay'], D.learningRateDecay, Number.MIN_VALUE, 1),
     log,
   };
 }

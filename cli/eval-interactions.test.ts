@@ -57,6 +57,29 @@ describe('buddies eval interactions', () => {
     expect(run!.metrics['bpr.ndcg@5']).toBeCloseTo(ndcg('bpr'), 12);
   });
 
+  it('--on validation scores on a part of the training half; --export-split writes the split it used', async () => {
+    const out = join(dir, 'eval-val.json');
+    const split = join(dir, 'split');
+    const cap = captureStdout();
+    const code = await evalCommand.run(['interactions', '--interactions', data, '--format', 'lastfm', '--k', '5', '--factors', '8', '--epochs', '5', '--threads', '1', '--backend', 'cpu',
+      '--on', 'validation', '--export-split', split, '--out', out, '--runs', runs], ctx);
+    cap.restore();
+    expect(code).toBe(0);
+    const json = JSON.parse(await readFile(out, 'utf8'));
+    const rows = async (name: string): Promise<string[]> => (await readFile(join(split, `${name}.tsv`), 'utf8')).trim().split('\n');
+    const [train, test, fit, validation] = await Promise.all(['train', 'test', 'fit', 'validation'].map(rows));
+    const meta = JSON.parse(await readFile(join(split, 'split.json'), 'utf8'));
+    expect(json.on).toBe('validation');
+    // validation scores the training half's own split: its sizes are fit's and validation's, and test is left out
+    expect(json.trainInteractions).toBe(fit!.length);
+    expect(json.testInteractions).toBe(validation!.length);
+    expect(new Set([...fit!, ...validation!])).toEqual(new Set(train));
+    expect(train!.length + test!.length).toBe(meta.nnz.train + meta.nnz.test);
+    expect(test!.some((r) => train!.includes(r))).toBe(false);
+    expect(meta).toMatchObject({ splitSeed: 42, validationSeed: 43, users: 40 });
+    await expect(evalCommand.run(['interactions', '--interactions', data, '--format', 'lastfm', '--on', 'nope'], ctx)).rejects.toThrow(UsageError);
+  });
+
   it('rejects unknown protocols and bad flags; a missing file exits 1', async () => {
     await expect(evalCommand.run(['nope'], ctx)).rejects.toThrow(UsageError);
     await expect(evalCommand.run(['interactions', '--interactions', data, '--format', 'lastfm', '--holdout', '1'], ctx)).rejects.toThrow(/interactions: --holdout/);

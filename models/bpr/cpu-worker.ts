@@ -18,6 +18,8 @@ interface BprWorkerCommon {
   /** 0 uniform negatives, 1 popularity-weighted. */
   readonly negMode: number;
   readonly verify: number;
+  /** Negative candidates per sample (dynamic negative sampling when > 1). */
+  readonly candidates: number;
 }
 
 /** SIMD kernel: everything lives in one shared WebAssembly memory, at these byte offsets (statistics at byte 0). */
@@ -68,12 +70,12 @@ if (w.module) {
   const ex = instantiateSimd(w.memory, w.module);
   step = (m) =>
     ex.run(m.samples, m.seed, w.nnz, w.nItems, m.lr, m.reg, w.negMode, w.verify, w.uB, w.vB, w.userOfB, w.indptrB, w.indicesB,
-      w.stride, w.nf, w.bias, w.slot * 32);
+      w.stride, w.nf, w.bias, w.slot * 32, w.candidates);
 } else {
   const U = new Float32Array(w.U, w.uOffset, w.uLength), V = new Float32Array(w.V, w.vOffset, w.vLength);
   const userOf = new Int32Array(w.userOf), indptr = new Int32Array(w.indptr), indices = new Int32Array(w.indices);
   const stats = new Float64Array(w.stats, w.slot * 32, 4);
-  step = (m) => bprKernel(U, V, w.stride, w.nf, w.bias, userOf, indptr, indices, w.nItems, m.samples, m.seed, m.lr, m.reg, w.negMode, w.verify, stats);
+  step = (m) => bprKernel(U, V, w.stride, w.nf, w.bias, userOf, indptr, indices, w.nItems, m.samples, m.seed, m.lr, m.reg, w.negMode, w.verify, stats, w.candidates);
 }
 port.on('message', (m: BprWorkerStep) => {
   step(m);

@@ -4,10 +4,11 @@ import type { BprWorkerData, BprWorkerShared, BprWorkerStep } from './cpu-worker
 import { createFactorHolder } from './holder.js';
 import type { InteractionMatrix } from '../interactions.js';
 import { initFactors } from './factors.js';
+import { positiveTable, type PositiveTable } from './positives.js';
 import { bprKernel } from './kernel.js';
 import { createSimdMemory, instantiateSimd, simdSupported, type SimdOps, type WasmMemory, type WasmModule } from './simd.js';
 import { saveFactors } from './store.js';
-import { resolveBprOptions, type BprFactors, type BprModel, type BprOptions, type EpochReport, type FitOptions, type FitReport } from './types.js';
+import { epochLearningRate, resolveBprOptions, type BprFactors, type BprModel, type BprOptions, type EpochReport, type FitOptions, type FitReport } from './types.js';
 
 /**
  * One shared WebAssembly memory holding everything the SIMD loop touches: per-thread statistics (4 f64 each) at
@@ -31,20 +32,20 @@ const MAX_PAGES = 65536;
  * Allocates the factors (and, for SIMD, the CSR arrays) in shared WebAssembly memory when SIMD is wanted, supported and
  * everything fits in 4 GiB; else plain SharedArrayBuffers for the JS kernel.
  */
-function allocate(useSimd: boolean, train: InteractionMatrix, threads: number): { alloc: (a: number, b: number) => { U: Float32Array; V: Float32Array }; wasm: () => WasmTraining | undefined } {
+function allocate(useSimd: boolean, train: InteractionMatrix, table: PositiveTable, threads: number): { alloc: (a: number, b: number) => { U: Float32Array; V: Float32Array }; wasm: () => WasmTraining | undefined } {
   let wasm: WasmTraining | undefined;
   return {
     alloc(a, b) {
       const uB = 64 * Math.ceil((threads * 32) / 64);
       const vB = uB + a * 4;
       const userOfB = vB + b * 4;
-      const indicesB = userOfB + train.nnz * 4;
-      const indptrB = indicesB + train.nnz * 4;
+      const indicesB = userOfB + table.size * 4;
+      const indptrB = indicesB + table.size * 4;
       const pages = Math.max(1, Math.ceil((indptrB + train.indptr.length * 4) / 65536));
       if (useSimd && pages <= MAX_PAGES && simdSupported()) {
         const { memory, module } = createSimdMemory(pages);
-        new Int32Array(memory.buffer, userOfB, train.nnz).set(train.userOf);
-        new Int32Array(memory.buffer, indicesB, train.nnz).set(train.indices);
+        new Int32Array(memory.buffer, userOfB, table.size).set(table.userOf);
+        new Int32Array(memory.buffer, indicesB, table.size).set(table.indices);
         new Int32Array(memory.buffer, indptrB, train.indptr.length).set(train.indptr);
         wasm = { memory, module, ops: instantiateSimd(memory, module), stats: new Float64Array(memory.buffer, 0, threads * 4), uB, vB, userOfB, indicesB, indptrB };
         return { U: new Float32Array(memory.buffer, uB, a), V: new Float32Array(memory.buffer, vB, b) };
@@ -72,10 +73,10 @@ interface Pool {
 }
 
 /** Starts `threads` workers over the shared factors and CSR arrays; each epoch every worker draws its share of samples. */
-async function startPool(f: BprFactors, train: InteractionMatrix, o: BprOptions, stats: Float64Array, wasm: WasmTraining | undefined): Promise<Pool> {
+async function startPool(f: BprFactors, train: InteractionMatrix, table: PositiveTable, o: BprOptions, stats: Float64Array, wasm: WasmTraining | undefined): Promise<Pool> {
   const common = {
-    stride: f.stride, nf: f.factors, bias: f.itemBias ? 1 : 0, nnz: train.nnz, nItems: train.items.ids.length,
-    negMode: o.negatives === 'uniform' ? 0 : 1, verify: o.verifyNegatives ? 1 : 0,
+    stride: f.stride, nf: f.factors, bias: f.itemBias ? 1 : 0, nnz: table.size, nItems: train.items.ids.length,
+    negMode: o.negatives === 'uniform' ? 0 : 1, verify: o.verifyNegatives ? 1 : 0, candidates: o.negativeCandidates,
   };
   const data: BprWorkerShared = wasm
     ? { ...common, module: wasm.module, memory: wasm.memory, uB: wasm.uB, vB: wasm.vB, userOfB: wasm.userOfB, indptrB: wasm.indptrB, indicesB: wasm.indicesB }
@@ -83,7 +84,7 @@ async function startPool(f: BprFactors, train: InteractionMatrix, o: BprOptions,
         ...common,
         U: f.userFactors.buffer, uOffset: f.userFactors.byteOffset, uLength: f.userFactors.length,
         V: f.itemFactors.buffer, vOffset: f.itemFactors.byteOffset, vLength: f.itemFactors.length,
-        userOf: shareInt32(train.userOf).buffer, indptr: shareInt32(train.indptr).buffer, indices: shareInt32(train.indices).buffer, stats: stats.buffer,
+        userOf: shareInt32(table.userOf).buffer, indptr: shareInt32(train.indptr).buffer, indices: shareInt32(table.indices).buffer, stats: stats.buffer,
       };
   const workers = Array.from({ length: o.threads }, (_, slot) => startWorker<BprWorkerData>(import.meta.url, './cpu-worker', { ...data, slot }));
   const per = Math.ceil(train.nnz / o.threads);
@@ -99,7 +100,7 @@ async function startPool(f: BprFactors, train: InteractionMatrix, o: BprOptions,
                 w.off('error', onError);
                 resolve();
               });
-              const step: BprWorkerStep = { samples: Math.min(per, train.nnz - t * per), seed: epochSeed(o.seed, epoch, t), lr: o.learningRate, reg: o.regularization };
+              const step: BprWorkerStep = { samples: Math.min(per, train.nnz - t * per), seed: epochSeed(o.seed, epoch, t), lr: epochLearningRate(o, epoch), reg: o.regularization };
               w.postMessage(step);
             }),
         ),
@@ -128,27 +129,31 @@ export function createCpuBpr(options: Partial<BprOptions> = {}): BprModel {
     },
     async fit(train: InteractionMatrix, fit: FitOptions = {}): Promise<FitReport> {
       const started = performance.now();
-      const mem = allocate(o.simd, train, o.threads);
+      const start = fit.startEpoch ?? 0;
+      if (!Number.isInteger(start) || start < 0 || start > o.epochs) throw new RangeError(`startEpoch must be an integer in [0, ${o.epochs}], got ${start}`);
+      const table = positiveTable(train, o.confidence);
+      const mem = allocate(o.simd, train, table, o.threads);
       const f = initFactors(train, o, fit.warmStart, mem.alloc);
       factors.set(f);
       const wasm = mem.wasm();
       kernel = wasm ? 'wasm-simd' : 'js';
       const stats = wasm ? wasm.stats : new Float64Array(new SharedArrayBuffer(32 * o.threads));
-      const pool = o.threads > 1 && train.nnz > 0 ? await startPool(f, train, o, stats, wasm) : undefined;
+      const pool = o.threads > 1 && train.nnz > 0 ? await startPool(f, train, table, o, stats, wasm) : undefined;
       const negMode = o.negatives === 'uniform' ? 0 : 1;
       const verify = o.verifyNegatives ? 1 : 0;
       const epochs: EpochReport[] = [];
       try {
-        for (let e = 0; e < o.epochs; e++) {
+        for (let e = start; e < o.epochs; e++) {
           stats.fill(0);
           const t0 = performance.now();
+          const lr = epochLearningRate(o, e);
           if (pool) await pool.run(e);
           else if (train.nnz > 0 && wasm) {
-            wasm.ops.run(train.nnz, epochSeed(o.seed, e, 0), train.nnz, train.items.ids.length, o.learningRate, o.regularization, negMode, verify,
-              wasm.uB, wasm.vB, wasm.userOfB, wasm.indptrB, wasm.indicesB, f.stride, f.factors, f.itemBias ? 1 : 0, 0);
+            wasm.ops.run(train.nnz, epochSeed(o.seed, e, 0), table.size, train.items.ids.length, lr, o.regularization, negMode, verify,
+              wasm.uB, wasm.vB, wasm.userOfB, wasm.indptrB, wasm.indicesB, f.stride, f.factors, f.itemBias ? 1 : 0, 0, o.negativeCandidates);
           } else if (train.nnz > 0) {
-            bprKernel(f.userFactors, f.itemFactors, f.stride, f.factors, f.itemBias ? 1 : 0, train.userOf, train.indptr, train.indices,
-              train.items.ids.length, train.nnz, epochSeed(o.seed, e, 0), o.learningRate, o.regularization, negMode, verify, stats);
+            bprKernel(f.userFactors, f.itemFactors, f.stride, f.factors, f.itemBias ? 1 : 0, table.userOf, train.indptr, table.indices,
+              train.items.ids.length, train.nnz, epochSeed(o.seed, e, 0), lr, o.regularization, negMode, verify, stats, o.negativeCandidates);
           }
           const seconds = (performance.now() - t0) / 1000;
           let correct = 0, skipped = 0, loss = 0, lossN = 0;

@@ -8,7 +8,8 @@ export { createTfjsBpr, loadTf } from './tfjs.js';
 export type { LoadedTf, TfBackendChoice, TfjsBprOptions } from './tfjs.js';
 export { BPR_FORMAT_VERSION, BprFormatError, loadFactors, saveFactors } from './store.js';
 export { recommendFromFactors, similarFromFactors, topK } from './factors.js';
-export { BprOptionsError, DEFAULT_BPR_OPTIONS, resolveBprOptions } from './types.js';
+export { BprOptionsError, DEFAULT_BPR_OPTIONS, IMPLICIT_PARITY_OPTIONS, epochLearningRate, resolveBprOptions } from './types.js';
+export { MAX_EXPANSION, positiveTable, type PositiveTable } from './positives.js';
 export type { BprFactors, BprManifest, BprModel, BprOptions, EpochReport, FitOptions, FitReport, ManifestExtra, NegativeSampling, Ranked } from './types.js';
 
 /** `cpu`: the worker-thread SGD kernel (WebAssembly SIMD or plain JS); `tfjs`: TF.js (GPU through tfjs-node-gpu when it loads); `auto`: tfjs only when a GPU backend loads, else cpu. */

@@ -1,6 +1,7 @@
 /**
  * The BPR SGD inner loop: draws `samples` (user, positive, negative) triples and updates the factors in place.
- * Positives are a uniformly random interaction (so users are drawn by activity, as in implicit); negatives are a
+ * Positives are a uniformly random entry of `userOf`/`indices` (the interactions, then with confidence further copies of
+ * them: positives.ts; so users are drawn by activity, as in implicit); negatives are a
  * uniform item (`negMode` 0) or the item of a random interaction (1, popularity-weighted). With `verify` a negative
  * that the user has (binary search in the sorted CSR row) is redrawn, up to 16 times, then the sample is skipped.
  *
@@ -28,6 +29,7 @@ export function bprKernel(
   negMode: number,
   verify: number,
   stats: Float64Array,
+  candidates = 1,
 ): void {
   const nnz = indices.length;
   const INV32 = 2.3283064365386963e-10;
@@ -45,32 +47,44 @@ export function bprKernel(
     const i = indices[j]!;
     const rowA = indptr[u]!;
     const rowB = indptr[u + 1]!;
+    // with `candidates` > 1, the highest-scoring of that many valid negatives is kept (dynamic negative sampling)
     let k = -1;
-    for (let tries = 0; tries < 16; tries++) {
-      s = (s + 0x6d2b79f5) | 0;
-      let r = Math.imul(s ^ (s >>> 15), s | 1);
-      r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-      const x = ((r ^ (r >>> 14)) >>> 0) * INV32;
-      const cand = negMode === 0 ? Math.floor(x * nItems) : indices[Math.floor(x * nnz)]!;
-      if (cand === i) continue;
-      if (verify !== 0) {
-        let lo = rowA;
-        let hi = rowB - 1;
-        let found = false;
-        while (lo <= hi) {
-          const mid = (lo + hi) >>> 1;
-          const v = indices[mid]!;
-          if (v === cand) {
-            found = true;
-            break;
+    for (let c = 0; c < candidates; c++) {
+      let kc = -1;
+      for (let tries = 0; tries < 16; tries++) {
+        s = (s + 0x6d2b79f5) | 0;
+        let r = Math.imul(s ^ (s >>> 15), s | 1);
+        r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
+        const x = ((r ^ (r >>> 14)) >>> 0) * INV32;
+        const cand = negMode === 0 ? Math.floor(x * nItems) : indices[Math.floor(x * nnz)]!;
+        if (cand === i) continue;
+        if (verify !== 0) {
+          let lo = rowA;
+          let hi = rowB - 1;
+          let found = false;
+          while (lo <= hi) {
+            const mid = (lo + hi) >>> 1;
+            const v = indices[mid]!;
+            if (v === cand) {
+              found = true;
+              break;
+            }
+            if (v < cand) lo = mid + 1;
+            else hi = mid - 1;
           }
-          if (v < cand) lo = mid + 1;
-          else hi = mid - 1;
+          if (found) continue;
         }
-        if (found) continue;
+        kc = cand;
+        break;
       }
-      k = cand;
-      break;
+      if (kc < 0) continue;
+      if (k < 0) k = kc;
+      else {
+        let d = 0;
+        const uo = u * stride, ao = kc * stride, bo = k * stride;
+        for (let f = 0; f < stride; f++) d += U[uo + f]! * (V[ao + f]! - V[bo + f]!);
+        if (d > 0) k = kc;
+      }
     }
     if (k < 0) {
       skipped++;

@@ -7,11 +7,16 @@ import type { NegativeSampling } from './types.js';
  * `verify` a negative the user has is redrawn (up to 16 times, then the triple is dropped). Seeded (mulberry32).
  */
 export interface TripleSampler {
-  /** Fills up to `users.length` triples; returns how many were filled (the rest were dropped). */
+  /**
+   * Fills up to `users.length` triples; returns how many were filled (the rest were dropped). With `candidates` c > 1
+   * (see {@link createTripleSampler}) `neg` holds c negatives per triple, `neg[c·t .. c·t + c)`, for the caller to keep
+   * the highest-scoring one; a candidate that could not be drawn repeats the triple's first.
+   */
   fill(users: Int32Array, pos: Int32Array, neg: Int32Array): number;
 }
 
-export function createTripleSampler(m: InteractionMatrix, negatives: NegativeSampling, verify: boolean, seed: number): TripleSampler {
+/** `m`'s `userOf`/`indices`/`nnz` may be a positive table (positives.ts): the CSR rows are its first entries. */
+export function createTripleSampler(m: InteractionMatrix, negatives: NegativeSampling, verify: boolean, seed: number, candidates = 1): TripleSampler {
   let s = seed | 0;
   const nnz = m.nnz;
   const nItems = m.items.ids.length;
@@ -34,6 +39,15 @@ export function createTripleSampler(m: InteractionMatrix, negatives: NegativeSam
     }
     return false;
   };
+  const draw = (u: number, i: number): number => {
+    for (let tries = 0; tries < 16; tries++) {
+      const x = next();
+      const cand = negatives === 'uniform' ? Math.floor(x * nItems) : indices[Math.floor(x * nnz)]!;
+      if (cand === i || (verify && has(u, cand))) continue;
+      return cand;
+    }
+    return -1;
+  };
   return {
     fill(users, pos, neg) {
       let n = 0;
@@ -41,18 +55,16 @@ export function createTripleSampler(m: InteractionMatrix, negatives: NegativeSam
         const j = Math.floor(next() * nnz);
         const u = userOf[j]!;
         const i = indices[j]!;
-        let k = -1;
-        for (let tries = 0; tries < 16; tries++) {
-          const x = next();
-          const cand = negatives === 'uniform' ? Math.floor(x * nItems) : indices[Math.floor(x * nnz)]!;
-          if (cand === i || (verify && has(u, cand))) continue;
-          k = cand;
-          break;
+        let first = -1;
+        for (let c = 0; c < candidates; c++) {
+          const k = draw(u, i);
+          if (k >= 0 && first < 0) first = k;
+          neg[n * candidates + c] = k;
         }
-        if (k < 0) continue;
+        if (first < 0) continue;
+        for (let c = 0; c < candidates; c++) if (neg[n * candidates + c]! < 0) neg[n * candidates + c] = first;
         users[n] = u;
         pos[n] = i;
-        neg[n] = k;
         n++;
       }
       return n;

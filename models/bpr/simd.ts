@@ -2,7 +2,7 @@
  * BPR training in WebAssembly SIMD (f32x4), assembled here byte by byte (no toolchain needed). The module imports a
  * memory (shared, so worker threads train hogwild over the same factors) and Math.exp / Math.log1p, and exports:
  *
- *   run(samples, seed, nnz, nItems, lr, reg, negMode, verify, uB, vB, userOfB, indptrB, indicesB, stride, nf, bias, statsB)
+ *   run(samples, seed, nnz, nItems, lr, reg, negMode, verify, uB, vB, userOfB, indptrB, indicesB, stride, nf, bias, statsB, candidates)
  *       the whole sampling + SGD loop of kernel.ts (same sampler, same rules), over U, V and the CSR arrays in the
  *       memory at those byte offsets; adds [correct, skipped, lossSum, lossCount] as f64 at statsB
  *   dot(u, i, k, n4, tail) → f32      Σ_c U[u+c]·(V[i+c] − V[k+c]) over 4·n4 + tail floats
@@ -206,16 +206,16 @@ const FN_UPDATE = 3;
 
 /**
  * run(samples, seed, nnz, nItems, lr f64, reg f64, negMode, verify, uBase, vBase, userOfBase, indptrBase, indicesBase,
- * stride, nf, bias, statsBase): the whole of `bprKernel` (kernel.ts) inside WebAssembly, with the CSR arrays in the same
- * memory; adds [correct, skipped, lossSum, lossCount] as f64 at statsBase.
+ * stride, nf, bias, statsBase, candidates): the whole of `bprKernel` (kernel.ts) inside WebAssembly, with the CSR arrays in
+ * the same memory; adds [correct, skipped, lossSum, lossCount] as f64 at statsBase.
  */
 function runBody(): number[] {
-  const [SAMPLES, , NNZ, NITEMS, LR, REG, NEGMODE, VERIFY, UB, VB, USEROF, INDPTR, INDICES, STRIDE, NF, BIAS, STATS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
-  const [N, S, T, J, U, I, K, ROWA, ROWB, TRIES, CAND, LO, HI, MID, V, FOUND, UO, IO, KO, CORRECT, SKIPPED, LOSSN] = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38];
-  const [X, LZ, DECAY] = [39, 40, 41];
-  const [Z, LOSS] = [42, 43];
+  const [SAMPLES, , NNZ, NITEMS, LR, REG, NEGMODE, VERIFY, UB, VB, USEROF, INDPTR, INDICES, STRIDE, NF, BIAS, STATS, CANDS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+  const [N, S, T, J, U, I, K, ROWA, ROWB, TRIES, CAND, LO, HI, MID, V, FOUND, UO, IO, KO, CORRECT, SKIPPED, LOSSN, BEST, C] = [18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41];
+  const [X, LZ, DECAY] = [42, 43, 44];
+  const [Z, LOSS] = [45, 46];
   const SEED = 1;
-  const locals = vec([[22, I32], [3, F32], [2, F64]]);
+  const locals = vec([[24, I32], [3, F32], [2, F64]]);
   const mix = [
     ...get(S), ...i32c(0x6d2b79f5 | 0), I32_ADD, ...set(S),
     ...get(S), ...get(S), ...i32c(15), I32_SHR_U, I32_XOR, ...get(S), ...i32c(1), I32_OR, I32_MUL, ...set(T),
@@ -253,6 +253,25 @@ function runBody(): number[] {
     return [...addr, ...get(DECAY), ...addr, ...f32load(), F32_MUL, ...get(LZ), sign > 0 ? F32_ADD : F32_SUB, ...f32store()];
   };
   const rowAddr = (base: number, idx: number): number[] => [...get(base), ...get(idx), ...get(STRIDE), I32_MUL, ...i32c(2), I32_SHL, I32_ADD];
+  // dynamic negative sampling: of CANDS valid draws keep the one the user scores highest (U·(V_k − V_best) > 0)
+  const pickNegative = [
+    ...i32c(-1), ...set(BEST), ...i32c(0), ...set(C),
+    ...BLOCK, ...LOOP,
+    ...get(C), ...get(CANDS), I32_GE_S, ...brIf(1),
+    ...get(C), ...i32c(1), I32_ADD, ...set(C),
+    ...drawNegative,
+    ...get(K), ...i32c(0), I32_GE_S, ...IF,
+    ...get(BEST), ...i32c(0), I32_LT_S, ...IF,
+    ...get(K), ...set(BEST),
+    ELSE,
+    ...rowAddr(UB, U), ...rowAddr(VB, K), ...rowAddr(VB, BEST), ...get(STRIDE), ...i32c(2), I32_SHR_U, ...get(STRIDE), ...i32c(3), I32_AND, ...call(FN_DOT),
+    ...f32c(0), F32_GT, ...IF, ...get(K), ...set(BEST), END,
+    END,
+    END,
+    ...br(0),
+    END, END,
+    ...get(BEST), ...set(K),
+  ];
   const sgdStep = [
     ...rowAddr(UB, U), ...set(UO), ...rowAddr(VB, I), ...set(IO), ...rowAddr(VB, K), ...set(KO),
     ...get(UO), ...get(IO), ...get(KO), ...get(STRIDE), ...i32c(2), I32_SHR_U, ...get(STRIDE), ...i32c(3), I32_AND, ...call(FN_DOT), ...set(X),
@@ -285,7 +304,7 @@ function runBody(): number[] {
     ...at(INDICES, get(J)), ...i32load(), ...set(I),
     ...at(INDPTR, get(U)), ...i32load(), ...set(ROWA),
     ...at(INDPTR, get(U)), ...i32load(4), ...set(ROWB),
-    ...drawNegative,
+    ...pickNegative,
     ...get(K), ...i32c(0), I32_LT_S, ...IF, ...get(SKIPPED), ...i32c(1), I32_ADD, ...set(SKIPPED), ELSE, ...sgdStep, END,
     ...get(N), ...i32c(1), I32_ADD, ...set(N),
     ...br(0),
@@ -305,7 +324,7 @@ export function simdModuleBytes(pages: number, shared: boolean): Uint8Array {
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([[F32]])],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32]]), ...vec([])],
     [0x60, ...vec([[F64]]), ...vec([[F64]])],
-    [0x60, ...vec([[I32], [I32], [I32], [I32], [F64], [F64], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [F64], [F64], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
   ]));
   const memType = shared ? [0x03, ...uleb(pages), ...uleb(pages)] : [0x01, ...uleb(pages), ...uleb(pages)];
   const imports = section(2, vec([
@@ -322,7 +341,7 @@ export function simdModuleBytes(pages: number, shared: boolean): Uint8Array {
 
 export interface SimdOps {
   run(samples: number, seed: number, nnz: number, nItems: number, lr: number, reg: number, negMode: number, verify: number, uBase: number, vBase: number,
-    userOfBase: number, indptrBase: number, indicesBase: number, stride: number, nf: number, bias: number, statsBase: number): void;
+    userOfBase: number, indptrBase: number, indicesBase: number, stride: number, nf: number, bias: number, statsBase: number, candidates: number): void;
   dot(u: number, i: number, k: number, n4: number, tail: number): number;
   update(u: number, i: number, k: number, n4: number, tail: number, lz: number, decay: number): void;
 }

@@ -3,9 +3,10 @@ import { createFactorHolder } from './holder.js';
 import type { InteractionMatrix } from '../interactions.js';
 import { initFactors } from './factors.js';
 import { epochSeed } from './cpu.js';
+import { positiveTable } from './positives.js';
 import { createTripleSampler } from './sampler.js';
 import { saveFactors } from './store.js';
-import { resolveBprOptions, type BprFactors, type BprModel, type BprOptions, type EpochReport, type FitOptions, type FitReport } from './types.js';
+import { epochLearningRate, resolveBprOptions, type BprFactors, type BprModel, type BprOptions, type EpochReport, type FitOptions, type FitReport } from './types.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
@@ -99,6 +100,8 @@ export function createTfjsBpr(options: Partial<TfjsBprOptions> = {}): BprModel {
     },
     async fit(train: InteractionMatrix, fit: FitOptions = {}): Promise<FitReport> {
       const started = performance.now();
+      const start = fit.startEpoch ?? 0;
+      if (!Number.isInteger(start) || start < 0 || start > o.epochs) throw new RangeError(`startEpoch must be an integer in [0, ${o.epochs}], got ${start}`);
       const { tf, name } = await loadTf(choice);
       backend = name;
       options.log?.(`bpr: TF.js backend ${name} (${tf.getBackend()})`);
@@ -113,27 +116,41 @@ export function createTfjsBpr(options: Partial<TfjsBprOptions> = {}): BprModel {
       const B = o.batchSize;
       const bu = new Int32Array(B);
       const bp = new Int32Array(B);
-      const bn = new Int32Array(B);
+      const C = o.negativeCandidates;
+      const bn = new Int32Array(B * C);
       const epochs: EpochReport[] = [];
       const sync = (): BprFactors => ({ ...f0, userFactors: U.dataSync() as Float32Array, itemFactors: V.dataSync() as Float32Array });
+      // the sampler draws positives (and popularity negatives) from the confidence table; rows stay train's CSR
+      const table = positiveTable(train, o.confidence);
+      const drawFrom: InteractionMatrix = { ...train, userOf: table.userOf, indices: table.indices, nnz: table.size };
       try {
-        for (let e = 0; e < o.epochs; e++) {
+        for (let e = start; e < o.epochs; e++) {
           const t0 = performance.now();
-          const sampler = createTripleSampler(train, o.negatives, o.verifyNegatives, epochSeed(o.seed, e, 0));
+          const lr = epochLearningRate(o, e);
+          const sampler = createTripleSampler(drawFrom, o.negatives, o.verifyNegatives, epochSeed(o.seed, e, 0), C);
           let stats = tf.zeros([2]);
           let drawn = 0;
           let used = 0;
           while (drawn < train.nnz) {
             const want = Math.min(B, train.nnz - drawn);
-            const n = sampler.fill(bu.subarray(0, want), bp.subarray(0, want), bn.subarray(0, want));
+            const n = sampler.fill(bu.subarray(0, want), bp.subarray(0, want), bn.subarray(0, want * C));
             drawn += want;
             used += n;
             if (n === 0) continue;
             const next = tf.tidy(() => {
               const ui = tf.tensor1d(bu.subarray(0, n), 'int32');
               const pi = tf.tensor1d(bp.subarray(0, n), 'int32');
-              const ni_ = tf.tensor1d(bn.subarray(0, n), 'int32');
               const u = tf.gather(U, ui);
+              // dynamic negative sampling: of C candidates per triple keep the one the user scores highest
+              const ni_ = C === 1
+                ? tf.tensor1d(bn.subarray(0, n), 'int32')
+                : ((): ReturnType<Tf['tensor1d']> => {
+                  const cands = tf.tensor1d(bn.subarray(0, n * C), 'int32');
+                  const scores = tf.sum(tf.mul(tf.expandDims(u, 1), tf.reshape(tf.gather(V, cands), [n, C, D])), 2);
+                  // flat position row·C + argmax (a plain gather: every backend has it, unlike batched gather)
+                  const at = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(C, 'int32')), tf.cast(tf.argMax(scores, 1), 'int32'));
+                  return tf.gather(cands, at);
+                })();
               const p = tf.gather(V, pi);
               const q = tf.gather(V, ni_);
               const diff = tf.sub(p, q);
@@ -145,8 +162,8 @@ export function createTfjsBpr(options: Partial<TfjsBprOptions> = {}): BprModel {
               const gq = tf.sub(tf.neg(zu), tf.mul(o.regularization, q));
               const dU = tf.scatterND(tf.reshape(ui, [n, 1]), gu, [nu, D]);
               const dV = tf.scatterND(tf.reshape(tf.concat([pi, ni_]), [2 * n, 1]), tf.concat([gp, gq]), [ni, D]);
-              U.assign(tf.add(U, tf.mul(o.learningRate, dU)));
-              V.assign(tf.add(V, tf.mul(o.learningRate, dV)));
+              U.assign(tf.add(U, tf.mul(lr, dU)));
+              V.assign(tf.add(V, tf.mul(lr, dV)));
               const batchStats = tf.stack([tf.sum(tf.cast(tf.greater(x, 0), 'float32')), tf.sum(tf.softplus(tf.neg(x)))]);
               return tf.add(stats, batchStats);
             });

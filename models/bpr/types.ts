@@ -5,13 +5,13 @@ export type NegativeSampling = 'uniform' | 'popularity';
 
 /** Hyperparameters shared by every BPR implementation. */
 export interface BprOptions {
-  /** Latent dimensions (default 64). */
+  /** Latent dimensions (default 128). */
   readonly factors: number;
-  /** SGD step (default 0.05). */
+  /** SGD step of the first epoch (default 0.1; see `learningRateDecay`). */
   readonly learningRate: number;
   /** L2 regularisation per update (default 0.01). */
   readonly regularization: number;
-  /** Passes over the data; one epoch draws `nnz` samples (default 100, tuned on Last.fm: docs/models-bpr.md). */
+  /** Passes over the data; one epoch draws `nnz` samples (default 200, tuned on Last.fm: docs/models-bpr.md). */
   readonly epochs: number;
   /** Learn an item bias (a factor column whose user side is fixed at 1; default true). */
   readonly itemBias: boolean;
@@ -26,13 +26,29 @@ export interface BprOptions {
   readonly simd: boolean;
   /** TF.js: samples per gradient step (default 1024). */
   readonly batchSize: number;
+  /**
+   * Confidence α of the positive sampler: interaction (u, i) with weight w (play count) is drawn as a positive with
+   * probability ∝ 1 + α·ln(1 + w). 0 draws every interaction alike (implicit's BPR, which ignores weights). Default 1.
+   */
+  readonly confidence: number;
+  /**
+   * Negatives drawn per sample; the one the model currently scores highest is used (dynamic negative sampling,
+   * Zhang et al. 2013: harder negatives as training goes on). 1 = one plain draw (implicit's). Default 3.
+   */
+  readonly negativeCandidates: number;
+  /** The last epoch's learning rate as a share of `learningRate`, reached linearly from the first epoch's (1: constant, implicit's; default 0.1). */
+  readonly learningRateDecay: number;
 }
 
+/**
+ * Defaults chosen on Last.fm's VALIDATION split (`buddies eval interactions --on validation`; the test half was not
+ * consulted): see docs/models-bpr.md "Default settings" and docs/results/eval-lastfm-implicit.md.
+ */
 export const DEFAULT_BPR_OPTIONS: BprOptions = {
-  factors: 64,
-  learningRate: 0.05,
+  factors: 128,
+  learningRate: 0.1,
   regularization: 0.01,
-  epochs: 100,
+  epochs: 200,
   itemBias: true,
   negatives: 'uniform',
   verifyNegatives: true,
@@ -40,7 +56,27 @@ export const DEFAULT_BPR_OPTIONS: BprOptions = {
   threads: 1,
   simd: true,
   batchSize: 1024,
+  confidence: 1,
+  negativeCandidates: 3,
+  learningRateDecay: 0.1,
 };
+
+/**
+ * What makes ours train like implicit's `BayesianPersonalizedRanking` (parity benches and tests): popularity-weighted
+ * negatives, every interaction alike as a positive, a constant learning rate. Factors, lr, reg and epochs are left to the caller.
+ */
+export const IMPLICIT_PARITY_OPTIONS: Pick<BprOptions, 'negatives' | 'confidence' | 'negativeCandidates' | 'learningRateDecay'> = {
+  negatives: 'popularity',
+  confidence: 0,
+  negativeCandidates: 1,
+  learningRateDecay: 1,
+};
+
+/** The learning rate of 0-based epoch `e` of `o.epochs`: linear from `learningRate` to `learningRate · learningRateDecay`. */
+export function epochLearningRate(o: BprOptions, e: number): number {
+  if (o.learningRateDecay === 1 || o.epochs <= 1) return o.learningRate;
+  return o.learningRate * (1 - ((1 - o.learningRateDecay) * e) / (o.epochs - 1));
+}
 
 /**
  * Learned factors. Rows have `stride` floats: `factors` latent values, then (with an item bias) one more
@@ -78,6 +114,12 @@ export interface FitOptions {
   readonly warmStart?: BprFactors;
   /** Saves the model to `${dir}/epoch-NNNN` after every `every` epochs (default every epoch). */
   readonly checkpoint?: { readonly dir: string; readonly every?: number };
+  /**
+   * Resumes a run after `startEpoch` finished epochs (default 0): epochs `startEpoch + 1 .. epochs` run with the
+   * learning rates and sampling seeds they would have had, so `warmStart` from checkpoint `epoch-NNNN` plus
+   * `startEpoch: NNNN` continues that run (bit for bit with one thread on the CPU).
+   */
+  readonly startEpoch?: number;
 }
 
 export interface FitReport {
@@ -149,9 +191,12 @@ export function resolveBprOptions(partial: Partial<BprOptions> = {}): BprOptions
   posInt('epochs', o.epochs);
   posInt('threads', o.threads);
   posInt('batchSize', o.batchSize);
+  posInt('negativeCandidates', o.negativeCandidates);
   if (!(o.learningRate > 0 && Number.isFinite(o.learningRate))) throw new BprOptionsError(`learningRate must be > 0, got ${o.learningRate}`);
   if (!(o.regularization >= 0 && Number.isFinite(o.regularization))) throw new BprOptionsError(`regularization must be ≥ 0, got ${o.regularization}`);
   if (o.negatives !== 'uniform' && o.negatives !== 'popularity') throw new BprOptionsError(`negatives must be uniform or popularity, got ${String(o.negatives)}`);
   if (!Number.isInteger(o.seed)) throw new BprOptionsError(`seed must be an integer, got ${o.seed}`);
+  if (!(o.confidence >= 0 && Number.isFinite(o.confidence))) throw new BprOptionsError(`confidence must be ≥ 0, got ${o.confidence}`);
+  if (!(o.learningRateDecay > 0 && o.learningRateDecay <= 1)) throw new BprOptionsError(`learningRateDecay must lie in (0, 1], got ${o.learningRateDecay}`);
   return o;
 }
