@@ -102,9 +102,11 @@ describe('buddies trainer on the real stack (issue 10)', () => {
     const m = /^published bpr ([0-9a-f]{16}) /.exec(r.stdout);
     expect(m, r.stdout + r.stderr).not.toBeNull();
     v2 = m![1]!;
-    expect(r.stderr).toContain(`candidate bpr ${v2} published`);
+    // the CLI puts a published candidate in canary for BUDDIES_CANARY_SHARE of the users (buddies lifecycle decides)
+    expect(r.stderr).toContain(`candidate ${v2} in canary for 10% of users`);
     const c = (await createModelRegistry(modelsDir).get('BPR', v2))!;
-    expect(c).toMatchObject({ status: 'candidate', parent: v1 });
+    expect(c).toMatchObject({ status: 'canary', parent: v1 });
+    expect((await latestAnnouncements(bed.kafka, bed.serde)).get('bpr@canary')?.modelVersion).toBe(v2);
     expect(c.metrics).toMatchObject({ heldOutAuc: expect.any(Number), productionHeldOutAuc: expect.any(Number), users: 68 });
     expect((await createModelRegistry(modelsDir).production('BPR'))!.version).toBe(v1);
   });
@@ -170,7 +172,8 @@ describe('buddies trainer on the real stack (issue 10)', () => {
     expect(log).not.toMatch(/retraining \(schedule\)/);
     const req = await buddies('trainer', 'retrain', '--reason', 'integration test');
     expect(req.code, req.stderr).toBe(0);
-    await waitFor(() => /run \S+: (published|refused|announced)/.test(log), 'the requested run', 60_000, 50);
+    // the run counts once it is over (a published candidate is put in canary first)
+    await waitFor(async () => /buddies_trainer_runs_total\{[^}]*trigger="request"\} 1/.test((await get('/metrics')).text), 'the requested run', 60_000, 100);
     expect(log).toContain('retraining (request): integration test');
     const metrics = (await get('/metrics')).text;
     expect(metrics).toMatch(/buddies_trainer_runs_total\{status="(published|refused)",trigger="request"\} 1/);
