@@ -105,6 +105,11 @@ export interface RecommendationList {
   modelVersion: string;
   coldStart: boolean;
   generatedAt: number;
+  /**
+   * True for a "Top Picks for Today" list of the daily batch (`buddies trainer top-picks`). Optional for writers (the
+   * schema's default, false, is written when absent); always present on a decoded record.
+   */
+  dailyPick?: boolean;
 }
 
 export type ModelKind = 'BPR' | 'TRACK_EMBEDDINGS' | 'PAIRING' | 'UNKNOWN';

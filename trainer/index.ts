@@ -26,7 +26,7 @@ export type { CronSchedule } from './cron.js';
 export { createBatchSizer, DEFAULT_BATCH_SIZER_OPTIONS } from './batching.js';
 export type { BatchSizer, BatchSizerOptions } from './batching.js';
 export { createTopPicksScheduler, DEFAULT_TOP_PICKS_OPTIONS, runTopPicks } from './top-picks.js';
-export type { TopPicksOptions, TopPicksResult, TopPicksScheduler } from './top-picks.js';
+export type { TopPicksOptions, TopPicksResult, TopPicksScheduler, TopPicksSchedulerOptions } from './top-picks.js';
 export { activeUsers, batchRankingUser, dailyList } from './top-picks-lists.js';
 export { createTopPicksMetrics, serveTopPicksHealth } from './top-picks-metrics.js';
 export type { TopPicksHealthServer, TopPicksMetrics, TopPicksStatus } from './top-picks-metrics.js';

@@ -3,7 +3,7 @@ import type { Kafka } from 'kafkajs';
 import { createRanker } from '../models/ranking/index.js';
 import { createRecommender, type Recommender } from '../models/recommend/index.js';
 import { DEFAULT_MIN_SIGNAL } from '../models/taste/index.js';
-import { createLiveWorld, LIVE_BUDDIES, type LiveWorld } from '../processors/index.js';
+import { createLiveWorld, LIVE_BUDDIES } from '../processors/index.js';
 import {
   createGlobalTable, createTypedProducer, globalTableSpec, type AvroSerde, type GlobalTable, type OutRecord, type TopicValues,
 } from '../streams/index.js';
@@ -177,7 +177,17 @@ export interface TopPicksScheduler {
   readonly running: boolean;
 }
 
-export function createTopPicksScheduler(o: TopPicksOptions & { readonly schedule: CronSchedule; readonly onRun?: (r: TopPicksResult) => void }): TopPicksScheduler {
+export interface TopPicksSchedulerOptions {
+  readonly schedule: CronSchedule;
+  /** One run: `() => runTopPicks(options)` in the service. */
+  readonly run: () => Promise<TopPicksResult>;
+  readonly onRun?: (r: TopPicksResult) => void;
+  readonly metrics?: TopPicksMetrics;
+  readonly log?: (line: string) => void;
+  readonly now?: () => number;
+}
+
+export function createTopPicksScheduler(o: TopPicksSchedulerOptions): TopPicksScheduler {
   const log = o.log ?? (() => {});
   const now = o.now ?? Date.now;
   let stopped = false;
@@ -204,7 +214,7 @@ export function createTopPicksScheduler(o: TopPicksOptions & { readonly schedule
             if (stopped) break;
             const t0 = performance.now();
             try {
-              const r = await runTopPicks(o);
+              const r = await o.run();
               o.metrics?.finished('published', r.seconds, now());
               log(`top picks: published ${r.lists} daily lists for ${r.users} active users (${r.coldStart} popular, ${r.canary} canary) in ${r.seconds.toFixed(1)} s, ${r.batches} batches`);
               o.onRun?.(r);

@@ -96,7 +96,7 @@ let seq = 0;
 function list(userId: string, items = 3, reasonBytes = 16): RecommendationList {
   seq++;
   return {
-    recommendationId: `${userId}-r${seq}`, userId, modelVersion: 'test-v1', coldStart: false, generatedAt: Date.now(),
+    recommendationId: `${userId}-r${seq}`, userId, modelVersion: 'test-v1', coldStart: false, generatedAt: Date.now(), dailyPick: false,
     items: Array.from({ length: items }, (_, i) => ({
       playlistId: `p${seq}-${i}`, rank: i + 1, score: 1 / (i + 1), explanation: { buddyId: 'buddy', tasteMatch: 0.5, reason: 'r'.repeat(reasonBytes) },
     })),

@@ -114,7 +114,7 @@ describe('buddies simulate through the gateway', () => {
     const live = createGatewayClient({ url, token, onList: (l) => pushed.push(l) });
     await live.connect();
     const list: RecommendationList = {
-      recommendationId: randomUUID(), userId: user, modelVersion: 'probe', coldStart: true, generatedAt: Date.now(),
+      recommendationId: randomUUID(), userId: user, modelVersion: 'probe', coldStart: true, generatedAt: Date.now(), dailyPick: false,
       items: [{ playlistId: 'p-probe', rank: 1, score: 1, explanation: { buddyId: null, tasteMatch: 0, reason: 'probe' } }],
     };
     await producer.send('recommendations', [{ key: user, value: list }]);
