@@ -10,9 +10,10 @@ if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
   cat <<'USAGE'
 usage: ./scripts/test.sh [vitest arguments]
 
-Installs what is missing (npm ci; JDK, Maven, clickhouse-server through apt; Kafka and Apicurio Registry from
+Installs what is missing (npm ci; JDK, Maven, clickhouse-server and chromium through apt; Kafka and Apicurio Registry from
 Maven Central; chDB from PyPI), starts the local stack, creates the topics and the warehouse schema, then runs eslint, the
-type check, and the unit and integration tests (vitest) against the real services. Ends with the line
+type check, the offline validation of the Kubernetes manifests and Dockerfiles (npm run k8s:validate: kubeconform,
+kustomize and hadolint from the Go module proxy and PyPI), and the unit and integration tests (vitest) against the real services. Ends with the line
 'vitest: N passed, N failed'. Extra arguments go to vitest, e.g. `./scripts/test.sh --project unit` or a path.
 The stack stays up afterwards (npm run stack:down stops it).
 USAGE
@@ -33,6 +34,16 @@ if ! python3 -c 'import chdb' 2>/dev/null; then
   python3 -m pip install --quiet chdb || python3 -m pip install --quiet --break-system-packages chdb
 fi
 
+step "chromium (the dashboard's browser test drives Debian's chromium)"
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "chromium is missing: run sudo apt-get update && sudo apt-get install -y chromium (Debian/Ubuntu)" >&2
+    exit 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+
 step "local stack"
 node bin/buddies.js stack up
 node bin/buddies.js topics ensure >/dev/null
@@ -43,6 +54,9 @@ npx eslint .
 
 step "type check"
 npx tsc -p tsconfig.json --noEmit
+
+step "kubernetes manifests (kustomize + kubeconform, offline; installs the tools and schemas the first time)"
+npm run --silent k8s:validate
 
 step "tests"
 report=$(mktemp -t buddies-vitest-XXXXXX.json)
