@@ -157,7 +157,7 @@ export async function startProcessors(flags: StartFlags, config: BuddiesConfig, 
     for (const [i, name] of PROCESSORS.entries()) {
       if (!wants(name)) continue;
       const metrics = createStreamsMetrics();
-      const base = { kafka, serde, log, metrics, onFatal: onFatal(name), groupPrefix: flags.groupPrefix };
+      const base = { kafka, serde, log, metrics, onFatal: onFatal(name), groupPrefix: flags.groupPrefix, maxFutureSkewMs: config.maxClockSkewMs };
       let app: ProcessorApp;
       if (name === 'warehouse') {
         app = createWarehouseApp({ ...base, client: createWarehouseClient(warehouseOptions(config)) });

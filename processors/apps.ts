@@ -41,6 +41,8 @@ interface AppBase {
   /** Called when an application stops for good (its consumer crashed): the process should exit non-zero. */
   readonly onFatal?: (err: unknown) => void;
   readonly metrics?: StreamsMetrics;
+  /** Listens and feedback stamped further ahead of the clock are clamped to it (`BUDDIES_MAX_CLOCK_SKEW_MS`; default 1 h). */
+  readonly maxFutureSkewMs?: number;
 }
 
 function streamsApp<I extends AvroTopicKey>(o: AppBase, topology: Topology<I>): StreamsApp {
@@ -65,7 +67,7 @@ export interface WarehouseAppOptions extends AppBase {
  */
 export function createWarehouseApp(o: WarehouseAppOptions): ProcessorApp {
   const apps = SINK_TOPICS.map((topic) => streamsApp(o, createWarehouseSinkTopology({
-    topic, client: o.client, applicationId: `${o.groupPrefix}.warehouse.${topic}`,
+    topic, client: o.client, applicationId: `${o.groupPrefix}.warehouse.${topic}`, ...(o.maxFutureSkewMs !== undefined ? { maxFutureSkewMs: o.maxFutureSkewMs } : {}),
     onUnattributed: (rows, table) => o.log(`warehouse: ${rows} ${table} rows written without their list's model version (the list did not reach the warehouse in time)`),
   })));
   return appOf(apps, () => o.client.close());
@@ -91,6 +93,7 @@ export function createWindowsApp(o: WindowsAppOptions): ProcessorApp {
     ...(o.windowMs !== undefined ? { windowMs: o.windowMs } : {}),
     ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}),
     ...(late ? { onLate: (n: number) => late.inc(n) } : {}),
+    ...(o.maxFutureSkewMs !== undefined ? { maxFutureSkewMs: o.maxFutureSkewMs } : {}),
   });
   return appOf([streamsApp(o, topology)], async () => {});
 }
@@ -162,7 +165,7 @@ export async function createRecommenderApp(o: RecommenderAppOptions): Promise<Pr
   const world = createLiveWorld({ minSignal, log: o.log, ...(o.index ? { index: o.index } : {}) });
   const live = createLiveRecommender({
     world, ranker: createRanker(), strategy: o.strategy, k: o.k, refreshEvery: o.refreshEvery, buddies: LIVE_BUDDIES,
-    ...(o.taste ? { taste: o.taste } : {}), ...o.recommender,
+    ...(o.taste ? { taste: o.taste } : {}), ...(o.maxFutureSkewMs !== undefined ? { maxFutureSkewMs: o.maxFutureSkewMs } : {}), ...o.recommender,
   });
   const app = streamsApp(o, recommenderTopology(live, world, recommenderApplicationId(o.groupPrefix, o.strategy), o.startAt));
   return { ...appOf([app], () => world.close()), live, world };

@@ -124,5 +124,9 @@ describe('validateFeedback', () => {
     const broken = NOW + EVENT_RULES.maxFutureMs + 1000;
     expect(rejection(() => validateFeedback(feedback({ kind: 'SKIP', eventTime: broken }), NOW)).message).toMatch(/^feedback f1: eventTime \d+ > now \+ maxFutureMs/);
     expect(validateFeedback(feedback({ kind: 'SKIP', eventTime: NOW + EVENT_RULES.maxFutureSkewMs + 1000 }), NOW).eventTime).toBe(NOW);
+    // a configured skew (BUDDIES_MAX_CLOCK_SKEW_MS): 0 clamps every time ahead of the clock
+    expect(validateFeedback(feedback({ kind: 'SKIP', eventTime: NOW + 1 }), NOW, 0).eventTime).toBe(NOW);
+    expect(validateListen(listen({ eventTime: NOW + 1 }), NOW, 0).eventTime).toBe(NOW);
+    expect(validateListen(listen({ eventTime: NOW }), NOW, 0).eventTime).toBe(NOW);
   });
 });

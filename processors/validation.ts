@@ -37,7 +37,7 @@ function invalid(what: string, eventId: string, field: string, message: string):
  * The checks common to both kinds of event: ids present, event time after the epoch and not absurdly far ahead.
  * Returns the event time to use (clamped to `now` when it is more than `maxFutureSkewMs` ahead).
  */
-function validateCommon(what: string, e: { readonly eventId: string; readonly userId: string; readonly eventTime: number }, now: number): number {
+function validateCommon(what: string, e: { readonly eventId: string; readonly userId: string; readonly eventTime: number }, now: number, maxFutureSkewMs: number): number {
   if (e.eventId === '') throw invalid(what, e.eventId, 'eventId', "eventId '' is empty");
   if (e.userId === '') throw invalid(what, e.eventId, 'userId', "userId '' is empty");
   if (!Number.isFinite(e.eventTime)) throw invalid(what, e.eventId, 'eventTime', `eventTime ${e.eventTime} is not a finite number`);
@@ -46,7 +46,7 @@ function validateCommon(what: string, e: { readonly eventId: string; readonly us
   if (e.eventTime > broken) {
     throw invalid(what, e.eventId, 'eventTime', `eventTime ${e.eventTime} > now + maxFutureMs (${broken}): ${new Date(e.eventTime).toISOString()} is more than a year ahead`);
   }
-  return e.eventTime > now + EVENT_RULES.maxFutureSkewMs ? now : e.eventTime;
+  return e.eventTime > now + maxFutureSkewMs ? now : e.eventTime;
 }
 
 /**
@@ -62,10 +62,11 @@ function validateCommon(what: string, e: { readonly eventId: string; readonly us
  *   past the end (the last progress tick, a seek), and the play is still a whole play. The event returned is then
  *   a new object; otherwise it is `e` itself.
  *
- * `now` is the processor's clock (epoch ms), for the future-skew rule.
+ * `now` is the processor's clock (epoch ms), for the future-skew rule; `maxFutureSkewMs` its limit
+ * (`BUDDIES_MAX_CLOCK_SKEW_MS`; a compressed-time test sets it near 0 so every simulated time is clamped to receipt).
  */
-export function validateListen(e: ListenEvent, now: number): ListenEvent {
-  const eventTime = validateCommon('listen', e, now);
+export function validateListen(e: ListenEvent, now: number, maxFutureSkewMs: number = EVENT_RULES.maxFutureSkewMs): ListenEvent {
+  const eventTime = validateCommon('listen', e, now, maxFutureSkewMs);
   const d = e.trackDurationMs;
   if (!Number.isFinite(d)) throw invalid('listen', e.eventId, 'trackDurationMs', `trackDurationMs ${d} is not a finite number`);
   if (d <= 0) throw invalid('listen', e.eventId, 'trackDurationMs', `trackDurationMs ${d} <= 0`);
@@ -88,8 +89,8 @@ export function validateListen(e: ListenEvent, now: number): ListenEvent {
  * - SKIP, FORGET_USER (it needs only the user) and UNKNOWN (a symbol from a newer writer: valid, and processors
  *   ignore it) need nothing more.
  */
-export function validateFeedback(e: FeedbackEvent, now: number): FeedbackEvent {
-  const eventTime = validateCommon('feedback', e, now);
+export function validateFeedback(e: FeedbackEvent, now: number, maxFutureSkewMs: number = EVENT_RULES.maxFutureSkewMs): FeedbackEvent {
+  const eventTime = validateCommon('feedback', e, now, maxFutureSkewMs);
   if (PLAYLIST_KINDS.has(e.kind) && (e.playlistId === null || e.playlistId === '')) {
     throw invalid('feedback', e.eventId, 'playlistId', `${e.kind} without playlistId (${e.playlistId === null ? 'null' : "''"})`);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explanationOf } from '../warehouse/index.js';
-import { attributeRow, attributionOf, feedbackRows, listenRows, NOT_IN_THE_LIST } from './warehouse-sink.js';
+import { attributeRow, attributionOf, clampEventTime, feedbackRows, listenRows, NOT_IN_THE_LIST } from './warehouse-sink.js';
 
 const list = {
   recommendationId: 'r1', modelVersion: 'buddies@emb:v1+bpr:v2',
@@ -33,5 +33,15 @@ describe('reaction attribution', () => {
     expect(attributeRow(unknownList, lists)).toBe(unknownList);
     const noList = { ...other, recommendation_id: '' };
     expect(attributeRow(noList, lists)).toEqual({ ...noList, model_version: '', explanation: '' });
+  });
+});
+
+describe('event times the sink writes', () => {
+  it('writes a listen or feedback stamped further ahead than the skew at its time of receipt, as the other processors clamp it (issue 10)', () => {
+    const fb = { eventId: 'f1', userId: 'u1', kind: 'CLICK' as const, trackId: null, playlistId: 'p1', recommendationId: 'r1', position: 1, eventTime: 10_000 };
+    expect(clampEventTime('feedback', fb, 5_000, 5_000)).toBe(fb); // within the skew: as it is
+    expect(clampEventTime('feedback', fb, 5_000, 4_999)).toEqual({ ...fb, eventTime: 5_000 });
+    const ls = { eventId: 'l1', userId: 'u1', trackId: 't', playlistId: 'p2', source: 'ORGANIC_PLAYLIST' as const, msPlayed: 1, trackDurationMs: 2, eventTime: 10_000, recommendationId: 'r1' };
+    expect(listenRows(clampEventTime('listens', ls, 5_000, 0))[0]!.row.event_time).toBe(5);
   });
 });

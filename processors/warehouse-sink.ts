@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { AvroTopicKey, FeedbackEvent, ListenEvent, PlaylistEvent, RecommendationList, TaskRecord, Topology, TopicValues } from '../streams/index.js';
 import { BuddiesError, TransientError, errorMessage } from '../streams/index.js';
 import { explanationOf, sqlString } from '../warehouse/index.js';
+import { EVENT_RULES } from './validation.js';
 
 /** One row for one ClickHouse table. */
 export interface TableRow {
@@ -50,6 +51,13 @@ export function recommendationRows(r: RecommendationList): TableRow[] {
     buddy_id: it.explanation.buddyId ?? '', taste_match: it.explanation.tasteMatch, reason: it.explanation.reason,
     model_version: r.modelVersion, cold_start: r.coldStart ? 1 : 0, generated_at: seconds(r.generatedAt),
   } }));
+}
+
+/** A listen or feedback event whose time is more than `maxFutureSkewMs` ahead of `now`, at `now` (the validation rule). */
+export function clampEventTime<T extends TopicValues[SinkTopic]>(topic: SinkTopic, value: T, now: number, maxFutureSkewMs: number): T {
+  if (topic !== 'listens' && topic !== 'feedback') return value;
+  const e = value as ListenEvent | FeedbackEvent;
+  return e.eventTime > now + maxFutureSkewMs ? { ...value, eventTime: now } : value;
 }
 
 export const ROW_MAPPERS = {
@@ -206,6 +214,12 @@ export interface WarehouseSinkOptions {
   readonly onUnattributed?: (rows: number, table: string) => void;
   /** Clock (tests). */
   readonly now?: () => number;
+  /**
+   * Listens and feedback stamped further ahead of the clock are written at the time they are received, as the
+   * other processors clamp them (processors/validation.ts; default `EVENT_RULES.maxFutureSkewMs`, 1 h). Without it a
+   * fast clock (a simulation) put event times days ahead into the warehouse, where no wall-clock window sees them.
+   */
+  readonly maxFutureSkewMs?: number;
 }
 
 export const DEFAULT_ATTRIBUTION_WAIT_MS = 10_000;
@@ -233,7 +247,7 @@ export function createWarehouseSinkTopology(opts: WarehouseSinkOptions): Topolog
       const insert = (table: string, values: ReadonlyArray<TableRow['row']>) => opts.client.insert({ table, values: [...values], format: 'JSONEachRow' });
       return {
         process(record) {
-          const rows = mapper(record.value); // map first: a record that fails to map adds nothing
+          const rows = mapper(clampEventTime(opts.topic, record.value, now(), opts.maxFutureSkewMs ?? EVENT_RULES.maxFutureSkewMs)); // map first: a record that fails to map adds nothing
           for (const { table, row } of rows) {
             const list = buffer.get(table) ?? [];
             list.push({ row, record });

@@ -19,6 +19,8 @@ export interface WindowsOptions {
   readonly onLate?: (n: number) => void;
   /** The clock for validation's future-skew rule (default `Date.now`); the windows themselves run on event time. */
   readonly now?: () => number;
+  /** Event times further ahead of `now` are clamped to it (default `EVENT_RULES.maxFutureSkewMs`, 1 h). */
+  readonly maxFutureSkewMs?: number;
 }
 
 export const DEFAULT_WINDOW_OPTIONS = { windowMs: 3_600_000, graceMs: 300_000 } as const;
@@ -219,8 +221,8 @@ export function windowsTopology(opts: WindowsOptions): Topology<'listens' | 'fee
     guarantee: 'exactly-once',
     processor: () => ({
       process(record, ctx) {
-        if (record.input === 'listens') handle(ctx, { input: 'listens', value: validateListen(record.value, now()) });
-        else handle(ctx, { input: 'feedback', value: validateFeedback(record.value, now()) });
+        if (record.input === 'listens') handle(ctx, { input: 'listens', value: validateListen(record.value, now(), opts.maxFutureSkewMs) });
+        else handle(ctx, { input: 'feedback', value: validateFeedback(record.value, now(), opts.maxFutureSkewMs) });
       },
     }),
   };
