@@ -19,9 +19,9 @@ const HELP = `usage: buddies trainer [options]
 
 Follows the interaction-window topic (written by 'buddies start') into a sliding training set and refreshes
 BPR from it: every --interval-ms, on request ('buddies trainer retrain', or a request file from the
-degradation monitor) and at once when there is no BPR yet. Each run freezes the set, holds out the most
-recent window, trains warm-started from the production BPR (known users and playlists keep their factors,
-new ones start random) on the backend models/bpr picks, checkpoints as it goes, and compares the candidate
+degradation monitor) and at once when there is no BPR yet (then every 30 polls until one is in production).
+Each run freezes the set, holds out the most recent window, trains warm-started from the production BPR
+(known users and playlists keep their factors, new ones start random) on the backend models/bpr picks, checkpoints as it goes, and compares the candidate
 with production on the held-out window: published as a candidate when not worse than production by more than
 --margin, announced to production when there is no BPR in production yet, refused (logged, counted) otherwise.
 Killed mid-run, the next start resumes the run from its newest checkpoint on the same data. Runs until

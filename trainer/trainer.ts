@@ -322,6 +322,14 @@ export function createTrainer(o: TrainerOptions): Trainer {
         if (requests.length === 0) metrics?.request('schedule');
         await trainer.trainNow(trigger, reasons).catch((err: unknown) => log(`run failed: ${err instanceof Error ? err.message : String(err)}`));
         lastAt = Date.now();
+        // with no BPR in production yet (the run was skipped for too little data, refused or failed), try again
+        // after 30 polls rather than a whole interval: the live recommender serves no BPR until one passes
+        const production = await o.registry.production('BPR').catch(() => undefined);
+        if (!production) {
+          const retryMs = Math.min(o.intervalMs, 30 * pollMs);
+          lastAt -= o.intervalMs - retryMs;
+          log(`no BPR in production yet: the next run in ${retryMs} ms`);
+        }
       }
     },
     async requestRetrain(reason, trigger = 'request') {
