@@ -61,7 +61,7 @@ npm run --silent k8s:validate
 step "tests"
 report=$(mktemp -t buddies-vitest-XXXXXX.json)
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
+npx vitest run --project unit --project integration --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;
