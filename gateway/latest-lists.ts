@@ -49,6 +49,11 @@ export interface LatestListsOptions {
   readonly timeoutMs?: number;
 }
 
+/** Records handled between two turns of the event loop once live. */
+const YIELD_EVERY = 64;
+/** Batches (one per partition) handled at once. */
+const PARTITIONS_CONCURRENTLY = 3;
+
 /** The frame of a list: the record as it is, plus `type` (docs/gateway.md). */
 export function recommendationsFrame(list: RecommendationList): string {
   return JSON.stringify({ type: 'recommendations', ...list });
@@ -106,8 +111,15 @@ export function createLatestLists(opts: LatestListsOptions): LatestLists {
       await c.subscribe({ topics: [topic], fromBeginning: true });
       await c.run({
         autoCommit: false, // nothing to resume: every start reads the whole retention
+        // the partitions' batches are decoded and pushed side by side (a user's lists are all in one partition, so each
+        // user's order stands), so one partition's large batch does not hold back the lists of the others
+        partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY,
         eachBatch: async ({ batch }) => {
+          let n = 0;
           for (const m of batch.messages) {
+            // once live, a large batch is handled in slices with the event loop let through between them, so sockets
+            // get written and other work runs instead of waiting for the whole batch
+            if (caughtUp && ++n % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
             if (!m.key) continue;
             const userId = m.key.toString();
             records++;

@@ -54,12 +54,24 @@ export function createGatewayMetrics(source: GatewayGaugeSource, opts: { readonl
   const errors = new Counter({ name: 'buddies_gateway_errors_total', help: 'Errors answered (WebSocket and HTTP), by code.', labelNames: ['code'], registers });
   const events = new Counter({ name: 'buddies_gateway_events_total', help: 'Events from apps produced to Kafka, by topic.', labelNames: ['topic'], registers });
   const http = new Counter({ name: 'buddies_gateway_http_requests_total', help: 'HTTP requests, by route and status.', labelNames: ['route', 'status'], registers });
+  // the per-push counters by channel, bound to their series on first use: an inc with a labels object hashes the
+  // labels at every call (these run once per push)
+  const byChannel = <T>(bind: (channel: Channel) => T) => {
+    const cache = new Map<Channel, T>();
+    return (channel: Channel): T => {
+      let child = cache.get(channel);
+      if (child === undefined) cache.set(channel, (child = bind(channel)));
+      return child;
+    };
+  };
+  const pushesOf = byChannel((channel) => pushes.labels({ channel }));
+  const coalescedOf = byChannel((channel) => coalesced.labels({ channel }));
   return {
     registry,
     connectionOpened: () => opened.inc(),
-    push: (channel) => pushes.inc({ channel }),
+    push: (channel) => pushesOf(channel).inc(),
     pushLatency: (s) => latency.observe(Math.max(0, s)),
-    coalesced: (channel) => coalesced.inc({ channel }),
+    coalesced: (channel) => coalescedOf(channel).inc(),
     dropped: (reason) => dropped.inc({ reason }),
     error: (code) => errors.inc({ code }),
     events: (topic, n) => events.inc({ topic }, n),

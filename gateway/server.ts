@@ -23,7 +23,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './prometheus.js';
 import { DASHBOARD_PATH, EVENTS_PATH, STREAM_PATH, type Channel, type ClientFrame, type MetricsSnapshot, type MetricsSource, type StaticAssets } from './protocol.js';
 import { createTokenBucket, type TokenBucket } from './rate-limit.js';
 import { createReadiness, type ReadinessCheck, type ReadinessResult } from './readiness.js';
-import { createSendQueue, type SendQueue } from './send-queue.js';
+import { createSendQueue, type OutMessage, type SendQueue } from './send-queue.js';
 
 /** The limits of one gateway instance; every one has a default and a config variable (docs/gateway.md). */
 export interface GatewayLimits {
@@ -162,6 +162,17 @@ interface Conn {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The heartbeat is a wheel: connections are spread over slots by id and each tick pings one slot, so every connection
+ * is pinged once per `heartbeatMs` without one sweep of all of them in a single tick (10,000 pings and then 10,000
+ * pongs at once stalled the event loop, and every push behind it, for hundreds of ms: bench/results/ws-fanout.md).
+ * A tick comes at most every HEARTBEAT_TICK_MS, with at most HEARTBEAT_SLOTS slots.
+ */
+const HEARTBEAT_TICK_MS = 100;
+const HEARTBEAT_SLOTS = 300;
+/** The connection of a socket, so that its event handlers are shared functions rather than closures per connection. */
+const CONN = Symbol('buddies.conn');
+type ConnSocket = WebSocket & { [CONN]?: Conn };
 const recKey = (userId: string) => `rec:${userId}`;
 
 function checkLimits(l: GatewayLimits): void {
@@ -188,6 +199,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const conns = new Set<Conn>();
   const recSubs = new Map<string, Set<Conn>>();
   const metricsSubs = new Set<Conn>();
+  const heartbeatSlots = Math.max(1, Math.min(HEARTBEAT_SLOTS, Math.floor(limits.heartbeatMs / HEARTBEAT_TICK_MS)));
+  const wheel: Set<Conn>[] = Array.from({ length: heartbeatSlots }, () => new Set<Conn>());
   let nextId = 1;
   let coalescedTotal = 0;
   let slowConsumers = 0;
@@ -249,6 +262,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     unsubscribeAll(c);
     c.queue.close();
     conns.delete(c);
+    wheel[c.id % heartbeatSlots]!.delete(c);
     c.ws.close(code, reason);
   }
 
@@ -438,6 +452,33 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     socket.end(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   };
 
+  // shared by every connection: no closures per connection for its events (`this` is the socket)
+  const onWrite = (m: OutMessage<PushMeta>): void => {
+    const meta = m.meta;
+    if (!meta?.channel) return;
+    metrics.push(meta.channel);
+    if (meta.writtenAt !== undefined) metrics.pushLatency((Date.now() - meta.writtenAt) / 1000);
+  };
+  function onWsMessage(this: ConnSocket, data: RawData, isBinary: boolean): void {
+    const c = this[CONN];
+    if (c) onMessage(c, data, isBinary);
+  }
+  function onWsPong(this: ConnSocket): void {
+    const c = this[CONN];
+    if (c) c.alive = true;
+  }
+  function onWsClose(this: ConnSocket): void {
+    const c = this[CONN];
+    if (c) closeConn(c, CLOSE_CODES.goingAway, '');
+  }
+  // a frame above hardFrameBytes, a protocol violation: ws closes the connection itself
+  function onWsError(this: ConnSocket, err: Error & { code?: string }): void {
+    const c = this[CONN];
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') metrics.error('frame_too_large');
+    else metrics.error('malformed_frame');
+    if (c) closeConn(c, CLOSE_CODES.tooBig, '');
+  }
+
   const accept = (ws: WebSocket, principal: Principal | undefined): void => {
     const now = Date.now();
     const c: Conn = {
@@ -447,11 +488,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         transport: { write: (data, done) => ws.send(data, done) },
         maxBufferedBytes: limits.sendBufferBytes,
         maxQueued: limits.maxQueuedMessages,
-        onWrite: (m) => {
-          if (!m.meta?.channel) return;
-          metrics.push(m.meta.channel);
-          if (m.meta.writtenAt !== undefined) metrics.pushLatency((Date.now() - m.meta.writtenAt) / 1000);
-        },
+        onWrite,
       }),
       bucket: createTokenBucket({ ratePerS: limits.ratePerS, burst: limits.burst, now }),
       subs: new Set(),
@@ -464,17 +501,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       expiryTimer: undefined,
     };
     conns.add(c);
+    wheel[c.id % heartbeatSlots]!.add(c);
     metrics.connectionOpened();
     metrics.http('stream', 101);
-    ws.on('message', (data, isBinary) => onMessage(c, data, isBinary));
-    ws.on('pong', () => { c.alive = true; });
-    ws.on('close', () => closeConn(c, CLOSE_CODES.goingAway, ''));
-    // a frame above hardFrameBytes, a protocol violation: ws closes the connection itself
-    ws.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') metrics.error('frame_too_large');
-      else metrics.error('malformed_frame');
-      closeConn(c, CLOSE_CODES.tooBig, '');
-    });
+    (ws as ConnSocket)[CONN] = c;
+    ws.on('message', onWsMessage);
+    ws.on('pong', onWsPong);
+    ws.on('close', onWsClose);
+    ws.on('error', onWsError);
     if (principal) armExpiry(c);
     else {
       c.authTimer = setTimeout(() => {
@@ -708,8 +742,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     throw err;
   }
   ready = true;
+  // one slot of the wheel per tick: each connection is pinged once per heartbeatMs, and closed if it did not answer
+  // the ping of its previous turn (deleting the current entry while iterating a Set is safe)
+  let heartbeatTick = 0;
   timers.heartbeat = setInterval(() => {
-    for (const c of conns) {
+    const slot = wheel[heartbeatTick]!;
+    heartbeatTick = (heartbeatTick + 1) % heartbeatSlots;
+    for (const c of slot) {
       if (!c.alive) {
         closeConn(c, CLOSE_CODES.heartbeat, 'no pong');
         c.ws.terminate();
@@ -718,7 +757,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       c.alive = false;
       c.ws.ping();
     }
-  }, limits.heartbeatMs);
+  }, Math.max(1, Math.round(limits.heartbeatMs / heartbeatSlots)));
   timers.heartbeat.unref();
 
   const port = (server.address() as AddressInfo).port;

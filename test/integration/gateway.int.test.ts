@@ -353,11 +353,20 @@ describe('the gateway over the real protocol', () => {
     sock.destroy();
   });
 
-  it('closes a connection that stops answering pings', async () => {
+  it('closes a connection that stops answering pings, and keeps those that answer', async () => {
     const gw = await startGateway({ heartbeatMs: 200 });
+    // the heartbeat is a wheel of slots (by connection id): these connections land in different slots
+    const live = await connect(gw, await token('alive'));
+    let pings = 0;
+    live.ws.on('ping', () => { pings++; }); // the ws client answers each ping with a pong itself
     const sock = await rawSubscriber(gw, await token('ghost'));
     sock.pause();
-    await waitFor(() => gw.stats().connections === 0, 'the silent connection closed by the heartbeat', 10_000, 20);
+    await waitFor(() => gw.stats().connections === 1, 'the silent connection closed by the heartbeat', 10_000, 20);
+    expect(gw.stats().perConnection.map((c) => c.userId)).toEqual(['alive']);
+    // pinged once per interval, several intervals on, the answering connection is still open
+    await waitFor(() => pings >= 4, 'four heartbeat pings to the answering connection', 10_000, 20);
+    expect(gw.stats().connections).toBe(1);
+    expect(live.ws.readyState).toBe(WebSocket.OPEN);
     sock.destroy();
   });
 
