@@ -3,7 +3,7 @@ import {
 } from '../lifecycle/index.js';
 import { createAnnouncementLog, createModelRegistry } from '../registry/index.js';
 import { retrainRequester } from '../trainer/index.js';
-import { connectStreams, createStreamsMetrics, requireTopics, serveHealth, stopOnSignals, type Stoppable } from '../streams/index.js';
+import { connectStreams, createStreamsMetrics, requireTopics, serveProbes, stopOnSignals, type Stoppable } from '../streams/index.js';
 import { createWarehouseClient, requireWarehouseSchema, warehouseOptions } from '../warehouse/index.js';
 import { UsageError, type Command } from './command.js';
 import { choiceListFlag, intFlag, parseFlagsAndArgs } from './flags.js';
@@ -83,9 +83,15 @@ export const lifecycleCommand: Command = {
       return 0;
     }
 
-    const health = await serveHealth({ port: metricsPort, metrics, apps: () => [] });
+    let running = false;
+    const health = await serveProbes({
+      port: metricsPort, registry: metrics.registry,
+      live: () => undefined,
+      ready: () => (running ? undefined : 'starting the controller and the monitor'),
+    });
     controller?.start();
     monitor?.start();
+    running = true;
     log(`${only.join(' and ')} running (canary every ${rule.intervalMs} ms, monitor every ${options.intervalMs} ms); metrics on http://127.0.0.1:${health.port}/metrics`);
     const stoppables: Stoppable[] = [...(controller ? [controller] : []), ...(monitor ? [monitor] : []), health, { stop: () => client.close() }];
     stopOnSignals(stoppables, { log });

@@ -40,7 +40,7 @@ export { createLocalSerde, createMemoryRegistry, createTopologyTestDriver } from
 export type { DeadLetter, PipeOptions, TestDriverOptions, TopologyTestDriver } from './test-driver.js';
 export { benchmarkRuntime } from './benchmark.js';
 export type { RuntimeBenchOptions, RuntimeBenchResult } from './benchmark.js';
-export { createStreamsMetrics, serveHealth } from './metrics.js';
+export { createStreamsMetrics, serveHealth, serveProbes } from './metrics.js';
 export type { HealthServer, StreamsMetrics } from './metrics.js';
 export { createGlobalTable, globalTableSpec } from './global-table.js';
 export type { GlobalTable, GlobalTableOptions, GlobalTableSpec, ReadonlyTable } from './global-table.js';

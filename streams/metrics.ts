@@ -83,29 +83,31 @@ export interface HealthServer {
 }
 
 /**
- * Serves `/metrics` (Prometheus text), `/healthz` (200 while every app is live: restoring or consuming; 503 once
- * one failed or stopped) and `/readyz` (200 when every app runs with its tasks restored) on `port` (0: any free
- * port; the one chosen is returned).
+ * A process's probes: `/metrics` (the registry, Prometheus text), `/healthz` and `/readyz` on `port` (0: any free
+ * port; the one chosen is returned). `live()` and `ready()` return undefined when the process is live or ready, or
+ * the reason it is not (answered with 503). Every long-running command serves these.
  */
-export async function serveHealth(opts: { readonly port: number; readonly host?: string; readonly metrics: StreamsMetrics; readonly apps: () => readonly StreamsApp[] }): Promise<HealthServer> {
+export async function serveProbes(opts: {
+  readonly port: number;
+  readonly host?: string;
+  readonly registry: Registry;
+  readonly live: () => string | undefined;
+  readonly ready: () => string | undefined;
+}): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const apps = opts.apps();
     const answer = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
       res.writeHead(code, { 'content-type': type });
       res.end(body);
     };
-    if (path === '/healthz') {
-      const ok = apps.every((a) => a.live());
-      return answer(ok ? 200 : 503, ok ? 'live\n' : `not live: ${apps.filter((a) => !a.live()).map((a) => a.state).join(', ')}\n`);
-    }
-    if (path === '/readyz') {
-      const ok = apps.length > 0 && apps.every((a) => a.ready());
-      return answer(ok ? 200 : 503, ok ? 'ready\n' : 'not ready: restoring, rebalancing or not started\n');
+    if (path === '/healthz' || path === '/readyz') {
+      const why = path === '/healthz' ? opts.live() : opts.ready();
+      const word = path === '/healthz' ? 'live' : 'ready';
+      return why === undefined ? answer(200, `${word}\n`) : answer(503, `not ${word}: ${why}\n`);
     }
     if (path === '/metrics') {
-      opts.metrics.registry.metrics().then(
-        (text) => answer(200, text, opts.metrics.registry.contentType),
+      opts.registry.metrics().then(
+        (text) => answer(200, text, opts.registry.contentType),
         (err: unknown) => answer(500, `metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
       );
       return;
@@ -123,4 +125,22 @@ export async function serveHealth(opts: { readonly port: number; readonly host?:
       server.closeAllConnections(); // scrapers keep connections alive
     }),
   };
+}
+
+/**
+ * The probes of stream applications ({@link serveProbes}): `/healthz` is 200 while every app is live (restoring or
+ * consuming; 503 once one failed or stopped), `/readyz` 200 when every app runs with its tasks restored.
+ */
+export function serveHealth(opts: { readonly port: number; readonly host?: string; readonly metrics: StreamsMetrics; readonly apps: () => readonly StreamsApp[] }): Promise<HealthServer> {
+  return serveProbes({
+    port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}), registry: opts.metrics.registry,
+    live: () => {
+      const down = opts.apps().filter((a) => !a.live());
+      return down.length === 0 ? undefined : down.map((a) => a.state).join(', ');
+    },
+    ready: () => {
+      const apps = opts.apps();
+      return apps.length > 0 && apps.every((a) => a.ready()) ? undefined : 'restoring, rebalancing or not started';
+    },
+  });
 }

@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveProbes } from '../streams/index.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WindowSetStats } from './window-set.js';
 import { RUN_STATUSES, type RunOutcome } from './run.js';
@@ -120,39 +119,16 @@ export interface TrainerHealthServer {
  * Serves `/metrics`, `/healthz` (200 while the trainer is live: its consumer runs, its loop has not failed) and
  * `/readyz` (200 once the training set has caught up with the topic) on `port` (0: any free port).
  */
-export async function serveTrainerHealth(opts: {
+export function serveTrainerHealth(opts: {
   readonly port: number;
   readonly host?: string;
   readonly metrics: TrainerMetrics;
   readonly live: () => boolean;
   readonly ready: () => boolean;
 }): Promise<TrainerHealthServer> {
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const answer = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(code, { 'content-type': type });
-      res.end(body);
-    };
-    if (path === '/healthz') return opts.live() ? answer(200, 'live\n') : answer(503, 'not live: the trainer stopped or its consumer failed\n');
-    if (path === '/readyz') return opts.ready() ? answer(200, 'ready\n') : answer(503, 'not ready: reading the interaction windows up to the end of the topic\n');
-    if (path === '/metrics') {
-      opts.metrics.registry.metrics().then(
-        (text) => answer(200, text, opts.metrics.registry.contentType),
-        (err: unknown) => answer(500, `metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
-      );
-      return;
-    }
-    answer(404, 'not found: /metrics, /healthz, /readyz\n');
+  return serveProbes({
+    port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}), registry: opts.metrics.registry,
+    live: () => (opts.live() ? undefined : 'the trainer stopped or its consumer failed'),
+    ready: () => (opts.ready() ? undefined : 'reading the interaction windows up to the end of the topic'),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    stop: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
 }

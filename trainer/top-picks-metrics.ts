@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveProbes } from '../streams/index.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Outcomes of a Top Picks run. */
@@ -64,36 +63,16 @@ export interface TopPicksHealthServer {
 }
 
 /** `/metrics`, `/healthz` (200 while `live()`) and `/readyz` (200 while `ready()`) on `port` (0: any free port). */
-export async function serveTopPicksHealth(opts: {
+export function serveTopPicksHealth(opts: {
   readonly port: number;
   readonly host?: string;
   readonly metrics: TopPicksMetrics;
   readonly live: () => boolean;
   readonly ready: () => boolean;
 }): Promise<TopPicksHealthServer> {
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const answer = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(code, { 'content-type': type });
-      res.end(body);
-    };
-    if (path === '/healthz') return opts.live() ? answer(200, 'live\n') : answer(503, 'not live: the Top Picks scheduler stopped\n');
-    if (path === '/readyz') return opts.ready() ? answer(200, 'ready\n') : answer(503, 'not ready: connecting\n');
-    if (path === '/metrics') {
-      opts.metrics.registry.metrics().then(
-        (text) => answer(200, text, opts.metrics.registry.contentType),
-        (err: unknown) => answer(500, `metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
-      );
-      return;
-    }
-    answer(404, 'not found: /metrics, /healthz, /readyz\n');
+  return serveProbes({
+    port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}), registry: opts.metrics.registry,
+    live: () => (opts.live() ? undefined : 'the Top Picks scheduler stopped'),
+    ready: () => (opts.ready() ? undefined : 'connecting'),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
