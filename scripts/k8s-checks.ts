@@ -72,10 +72,8 @@ export function readCodeFacts(root: string): CodeFacts {
   const envVars = new Set([...CONFIG_VARIABLES.map(([name]) => name), ...matches(config, /env\.([A-Z][A-Z0-9_]+)/g)]);
   const commands = new Set(matches(read(root, 'cli/commands.ts'), /\['([a-z-]+)', async/g));
   const pathsOf = (file: string) => new Set(matches(read(root, file), /path === '(\/[a-z]+)'/g));
-  // Stream processes and the lifecycle use streams/metrics.ts's server, the trainer its own: a probe path must be
-  // served by both.
-  const trainerPaths = pathsOf('trainer/metrics.ts');
-  const processPaths = new Set([...pathsOf('streams/metrics.ts')].filter((p) => trainerPaths.has(p)));
+  // Every process but the gateway (stream processes, trainer, Top Picks, lifecycle) serves streams/metrics.ts's probes.
+  const processPaths = pathsOf('streams/metrics.ts');
   const metrics = new Set<string>();
   for (const dir of METRIC_DIRS) {
     for (const file of readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })) {
