@@ -8,7 +8,7 @@ import { createKafka, ensureTopics, topicNames } from '../streams/index.js';
 import { createWarehouseClient, migrateWarehouse, warehouseOptions } from '../warehouse/index.js';
 import { applyServiceAcls, KAFKA_ADMIN_USER, SERVICE_USERS, type ServiceUser } from './acls.js';
 import { isAlive, readPidFile } from './processes.js';
-import { clickhouseService, kafkaApiVersionsOk, stackPaths, type ServiceDef } from './services.js';
+import { clickhouseService, kafkaApiVersionsOk, localBrokerSettings, stackPaths, type ServiceDef } from './services.js';
 import { findClickhouseBinary, setupStack, SetupError } from './setup.js';
 import { servicesStatus, startServices, stopServices, type ServiceStatus } from './stack.js';
 
@@ -205,18 +205,7 @@ function secureKafkaService(cfg: BuddiesConfig, s: BuddiesConfig, secrets: { key
         'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
         `super.users=User:${KAFKA_ADMIN_USER};User:CN=buddies-broker`,
         'allow.everyone.if.no.acl.found=false',
-        `log.dirs=${dataDir}`,
-        'num.partitions=3',
-        'default.replication.factor=1',
-        'min.insync.replicas=1',
-        'auto.create.topics.enable=false',
-        'offsets.topic.replication.factor=1',
-        'offsets.topic.num.partitions=6',
-        'transaction.state.log.replication.factor=1',
-        'transaction.state.log.min.isr=1',
-        'transaction.state.log.num.partitions=6',
-        'group.initial.rebalance.delay.ms=0',
-        'group.min.session.timeout.ms=3000',
+        ...localBrokerSettings(dataDir),
         '',
       ].join('\n'), { mode: 0o600 });
       chmodSync(props, 0o600);

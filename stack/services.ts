@@ -139,20 +139,7 @@ export function kafkaService(cfg: BuddiesConfig): ServiceDef {
         'controller.listener.names=CONTROLLER',
         'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
         'inter.broker.listener.name=PLAINTEXT',
-        `log.dirs=${dataDir}`,
-        'num.partitions=3',
-        'default.replication.factor=1',
-        'min.insync.replicas=1',
-        'auto.create.topics.enable=false',
-        'offsets.topic.replication.factor=1',
-        'offsets.topic.num.partitions=6',
-        'transaction.state.log.replication.factor=1',
-        'transaction.state.log.min.isr=1',
-        'transaction.state.log.num.partitions=6',
-        'group.initial.rebalance.delay.ms=0',
-        'group.min.session.timeout.ms=3000',
-        'log.retention.hours=168',
-        'log.segment.bytes=268435456',
+        ...localBrokerSettings(dataDir),
         '',
       ].join('\n'));
       writeFileSync(log4j, [
@@ -312,4 +299,27 @@ ${security?.extraConfig ?? ''}</yandex>
 
 function shq(s: string): string {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The server.properties lines every local single-node broker shares (the default stack's and the secure one's):
+ * its data folder, one replica of everything, no auto-created topics, quick group joins.
+ */
+export function localBrokerSettings(dataDir: string): string[] {
+  return [
+    `log.dirs=${dataDir}`,
+    'num.partitions=3',
+    'default.replication.factor=1',
+    'min.insync.replicas=1',
+    'auto.create.topics.enable=false',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=6',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=6',
+    'group.initial.rebalance.delay.ms=0',
+    'group.min.session.timeout.ms=3000',
+    'log.retention.hours=168',
+    'log.segment.bytes=268435456',
+  ];
 }
