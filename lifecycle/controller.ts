@@ -2,6 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { canaryModelName, canaryOf, MODEL_NAMES, promote, rollback, type LifecycleDeps } from '../registry/index.js';
 import { checkCanaryRule, decideCanary, type ArmCounts, type CanaryCheck, type CanaryRule, type CheckOutcome } from './decision.js';
 import type { BprArm, DecisionRow, LifecycleRecorder, OnlineCounts } from './warehouse.js';
+import { repeatEvery } from './every.js';
 
 export interface CanaryControllerOptions {
   /** The registry and the announcements topic (what is served). */
@@ -75,9 +76,6 @@ export function createCanaryController(o: CanaryControllerOptions): CanaryContro
 
   let streak = { key: '', failed: 0 };
   const pending: DecisionRow[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = false;
 
   async function flushPending(): Promise<void> {
     while (pending.length > 0) {
@@ -185,29 +183,12 @@ export function createCanaryController(o: CanaryControllerOptions): CanaryContro
     return report({ outcome: result.outcome, reason, failedInARow: 0, decision, ...base });
   }
 
-  const loop = () => {
-    if (stopped) return;
-    running = check()
-      .catch((err: unknown) => log(`canary: check failed: ${message(err)}`))
-      .finally(() => {
-        running = undefined;
-        if (!stopped) timer = setTimeout(loop, rule.intervalMs);
-      });
-  };
+  const repeating = repeatEvery(check, rule.intervalMs, (err: unknown) => log(`canary: check failed: ${message(err)}`));
 
   return {
     check,
-    start() {
-      if (timer || running) return;
-      stopped = false;
-      loop();
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
+    start: () => repeating.start(),
+    stop: () => repeating.stop(),
     failedInARow: () => streak.failed,
     unrecorded: () => pending.length,
   };

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { LifecycleRecorder, OnlineCounts, VersionCounts } from './warehouse.js';
+import { repeatEvery } from './every.js';
 
 /** The online metrics the monitor watches per list model version. */
 export type MonitoredMetric = 'ctr' | 'follow_rate' | 'listen_through';
@@ -136,9 +137,6 @@ export function createDegradationMonitor(o: DegradationMonitorOptions): Degradat
   const triggers = new Counter({ name: N.triggers, help: 'Retraining triggered by the degradation monitor, by metric.', labelNames: ['metric'], registers });
   const checks = new Counter({ name: N.checks, help: 'Degradation checks, by outcome (ok, triggered, cooldown, error).', labelNames: ['outcome'], registers });
   let lastTrigger = -Infinity;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = false;
 
   async function check(): Promise<MonitorReport> {
     const at = now();
@@ -194,28 +192,11 @@ export function createDegradationMonitor(o: DegradationMonitorOptions): Degradat
     return { outcome: 'triggered', reason, degraded, compared };
   }
 
-  const loop = () => {
-    if (stopped) return;
-    running = check()
-      .catch((err: unknown) => log(`monitor: check failed: ${message(err)}`))
-      .finally(() => {
-        running = undefined;
-        if (!stopped) timer = setTimeout(loop, opts.intervalMs);
-      });
-  };
+  const repeating = repeatEvery(check, opts.intervalMs, (err: unknown) => log(`monitor: check failed: ${message(err)}`));
 
   return {
     check,
-    start() {
-      if (timer || running) return;
-      stopped = false;
-      loop();
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
+    start: () => repeating.start(),
+    stop: () => repeating.stop(),
   };
 }
