@@ -128,7 +128,7 @@ export const gatewayCommand: Command = {
       throw err;
     }
     const client = createWarehouseClient(warehouseOptions(ctx.config));
-    const metrics = createLiveMetrics({ client, database: ctx.config.clickhouse.database, log: (line) => log(`live metrics: ${line}`) });
+    const metrics = createLiveMetrics({ client, database: ctx.config.clickhouse.database, log });
     let gateway: Gateway;
     try {
       gateway = await startGateway(flags, ctx.config, log, { metrics, assets });

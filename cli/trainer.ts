@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 import { createAnnouncementLog, createModelRegistry, startCanary } from '../registry/index.js';
 import { connectStreams, requireTopics, stopOnSignals } from '../streams/index.js';
 import {
@@ -65,11 +66,17 @@ Exit: 0 ok, 1 the trainer folder is not writable, 2 bad flags.`;
 const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EEXIST']);
 
 async function usableDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
-    const code = (err as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && UNWRITABLE.has(code)) throw new InputError(`cannot use the trainer folder ${dir} (${code}): set BUDDIES_TRAINER_DIR to a writable folder`);
-    throw err;
-  });
+  // one level at a time: Node's recursive mkdir never returns for some unusable paths (e.g. under /proc)
+  const parts = resolve(dir).split(sep);
+  for (let i = 2; i <= parts.length; i++) {
+    await mkdir(parts.slice(0, i).join(sep) || sep).catch((err: unknown) => {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (code === 'EEXIST') return;
+      // ENOENT here: a level that exists cannot hold folders (a virtual file system such as /proc)
+      if (typeof code === 'string' && (UNWRITABLE.has(code) || code === 'ENOENT')) throw new InputError(`cannot use the trainer folder ${dir} (${code}): set BUDDIES_TRAINER_DIR to a writable folder`);
+      throw err;
+    });
+  }
 }
 
 const log = (line: string): void => void process.stderr.write(`[trainer] ${line}\n`);
