@@ -20,6 +20,7 @@ export default defineConfig({
           name: 'integration',
           include: ['**/*.int.test.ts'],
           exclude: ['node_modules/**', 'dist/**', '.stack/**'],
+          globalSetup: ['test/helpers/integration-teardown.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           pool: 'forks',

@@ -56,6 +56,7 @@ export async function startServices(services: readonly ServiceDef[], log: Log): 
     started.push(svc);
   }
   const failures: string[] = [];
+  const summaries: string[] = [];
   await Promise.all(services.map(async (svc) => {
     const rec = readPidFile(svc.pidFile);
     const problem = await waitUntil(() => svc.health(), {
@@ -63,6 +64,7 @@ export async function startServices(services: readonly ServiceDef[], log: Log): 
       failFast: svc.external ? undefined : () => (isAlive(rec) ? undefined : 'the process exited'),
     });
     if (problem) {
+      summaries.push(`${svc.name} at ${svc.address}: ${problem}${svc.external ? '' : ` (its log: ${svc.logFile})`}`);
       failures.push(`${svc.name} at ${svc.address}: ${problem}${svc.external ? '' : `\n--- last lines of ${svc.logFile} ---\n${lastLines(svc.logFile, 25)}`}`);
     } else if (started.includes(svc)) {
       log(`${svc.name}: ready at ${svc.address}`);
@@ -70,7 +72,8 @@ export async function startServices(services: readonly ServiceDef[], log: Log): 
       log(`${svc.name}: already up at ${svc.address}`);
     }
   }));
-  if (failures.length > 0) throw new Error(`stack up failed:\n${failures.join('\n')}`);
+  // the first line names each service that failed and why (the CLI shows only that line); the logs' tails follow
+  if (failures.length > 0) throw new Error(`stack up failed: ${summaries.join('; ')}\n${failures.join('\n')}`);
 }
 
 /** Stops the services this stack started (never external ones), in reverse start order. */
