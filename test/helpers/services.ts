@@ -24,12 +24,21 @@ export function randomId(): string {
   return randomBytes(5).toString('hex');
 }
 
+/**
+ * A fresh topic prefix, `test-<run>-<id>.`: `<run>` tags this test run (set by integration-teardown.ts,
+ * which deletes the run's topics afterwards), `<id>` is random. `id` when the caller needs the same id elsewhere.
+ */
+export function testPrefix(id = randomId()): string {
+  const run = process.env.BUDDIES_TEST_RUN;
+  return `test-${run ? `${run}-` : ''}${id}.`;
+}
+
 /** Creates this test's topics (fresh prefix) and registers their schemas in the real registry. */
 export async function createTestBed(keys: readonly TopicKey[]): Promise<TestBed> {
   const cfg = testConfig();
   const id = randomId();
   const avroKeys = keys.filter((k): k is AvroTopicKey => k !== 'deadLetters');
-  const { kafka, serde, topics } = await connectStreams(cfg, { role: `test-${id}`, prefix: `test-${id}.`, keys: avroKeys });
+  const { kafka, serde, topics } = await connectStreams(cfg, { role: `test-${id}`, prefix: testPrefix(id), keys: avroKeys });
   await ensureTopics(kafka, topics, keys);
   return {
     cfg, kafka, topics, serde, schemasDir: join(cfg.rootDir, 'schemas'), registry: createSchemaRegistry(cfg.registry.url),

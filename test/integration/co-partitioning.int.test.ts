@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { connectStreams, createCountingTopology, createKafka, createStreamsApp, ensureTopics } from '../../streams/index.js';
 import { testConfig } from '../helpers/config.js';
-import { randomId } from '../helpers/services.js';
+import { testPrefix } from '../helpers/services.js';
 
 // Issue 8: inputs read together must be co-partitioned; `topics ensure` and the app both say so when they are not
 describe('co-partitioning', () => {
   it('is reported by ensureTopics and refused by a stream app when listens and feedback differ', async () => {
     const cfg = testConfig();
-    const prefix = `test-${randomId()}.`;
+    const prefix = testPrefix();
     const { kafka, serde, topics } = await connectStreams(cfg, { role: 'copart', prefix, keys: ['listens', 'feedback', 'interactionWindows'] });
     const admin = createKafka({ brokers: cfg.kafka.brokers, clientId: 'copart' }).admin();
     await admin.connect();

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../streams/index.js';
 import { testConfig } from '../helpers/config.js';
-import { randomId } from '../helpers/services.js';
+import { randomId, testPrefix } from '../helpers/services.js';
 import { createWarehouseClient, warehouseOptions } from '../../warehouse/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'buddies-first-run-'));
 const id = randomId();
-const prefix = `test-${id}.`;
+const prefix = testPrefix(id);
 const database = `test_${id}`;
 const cfg = testConfig();
 

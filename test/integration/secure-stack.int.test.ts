@@ -9,7 +9,7 @@ import {
 import { connectStreams, createKafka, ensureTopics, requireTopics, topicNames, type TopicKey, type TopicNames } from '../../streams/index.js';
 import { analystWarehouseOptions, createWarehouseClient, warehouseOptions } from '../../warehouse/index.js';
 import { testConfig } from '../helpers/config.js';
-import { randomId } from '../helpers/services.js';
+import { randomId, testPrefix } from '../helpers/services.js';
 
 // Issue 12: the secure local stack (TLS + SCRAM-SHA-512, standard authorizer, per-service ACLs; ClickHouse writer
 // with a password and a read-only analyst), started by the real `buddies stack up --secure` code path.
@@ -42,7 +42,7 @@ const OWN_TOPIC: Record<ServiceUser, TopicKey> = {
 beforeAll(async () => {
   info = await secureStackUp(cfg, (l) => stackLog.push(l));
   // a fresh topic prefix for this test, with the ACLs the stack gives every prefix it serves
-  topics = topicNames(`test-${randomId()}.`);
+  topics = topicNames(testPrefix());
   const admin = secureAdminKafka(cfg, (l) => lines.push(l));
   await ensureTopics(admin, topics);
   await applyServiceAcls(admin, topics);
