@@ -1,9 +1,10 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { benchmarkQueries, queriesMarkdown, queriesTable, QueriesBenchInterrupted, RAW_EQUIVALENTS } from '../bench/queries.js';
 import { InputError, UsageError, type CommandContext } from './command.js';
 import { INTERRUPTED, runInterruptible } from './progress.js';
 import { intFlag, parseFlagsAndArgs } from './flags.js';
+import { makeDirs } from './dirs.js';
 
 export const QUERIES_HELP = `usage: buddies bench queries [--events N] [--runs R] [--out FILE]
 
@@ -38,13 +39,13 @@ export async function runQueriesBench(argv: string[], ctx: CommandContext): Prom
   const events = intFlag('events', values.events, 10_000_000, 1000, 1_000_000_000);
   const runs = intFlag('runs', values.runs, 5, 1, 100);
   const log = (line: string) => process.stderr.write(`[bench queries] ${line}\n`);
+  if (values.out) await makeDirs(dirname(values.out), 'choose a writable path for --out'); // before minutes of work
   const result = await runInterruptible(log, "this run's queries and database", (err) => err instanceof QueriesBenchInterrupted, (signal) =>
     benchmarkQueries({ config: ctx.config, events, runs, log, signal }));
   if (result === INTERRUPTED) return 130;
   if (values.out) {
     const out = values.out;
     try {
-      await mkdir(dirname(out), { recursive: true });
       await writeFile(out, queriesMarkdown(result, `buddies bench ${argv.join(' ')}`));
     } catch (err) {
       throw new InputError(`--out ${out}: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,6 +9,7 @@ import { InputError, UsageError, wantsHelp, type Command, type CommandContext } 
 import { INTERRUPTED, runInterruptible } from './progress.js';
 import { intFlag, parseFlagsAndArgs } from './flags.js';
 import { runQueriesBench } from './bench-queries.js';
+import { makeDirs } from './dirs.js';
 
 const HELP = `usage: buddies bench runtime [--events N] [--users U] [--json] [--out FILE]
 
@@ -141,6 +142,7 @@ async function runLatency(argv: string[], ctx: CommandContext): Promise<number> 
   const seed = intFlag('seed', values.seed, 1, 0, 2 ** 32 - 1);
   const drainSeconds = intFlag('drain', values.drain, 30, 1, 3600);
   const log = (line: string) => process.stderr.write(`[bench latency] ${line}\n`);
+  if (values.out) await makeDirs(dirname(values.out), 'choose a writable path for --out'); // before minutes of work
   const r = await runInterruptible(log, 'the topics and child processes of this run', (err) => err instanceof Interrupted, (signal) => benchmarkLatency({
     config: ctx.config, rates, seconds, warmupSeconds, users, playlists, seed, drainSeconds, reference: !values['no-reference'], log, signal,
     ...(values.profile ? { profileDir: resolve(values.profile) } : {}),
@@ -148,7 +150,6 @@ async function runLatency(argv: string[], ctx: CommandContext): Promise<number> 
   if (r === INTERRUPTED) return 130;
   const command = `buddies bench ${argv.join(' ')}`;
   if (values.out) {
-    await mkdir(dirname(values.out), { recursive: true });
     await writeFile(values.out, latencyMarkdown(r, command)).catch((err: unknown) => {
       throw new InputError(`--out ${values.out}: ${err instanceof Error ? err.message : String(err)}`);
     });
@@ -198,12 +199,12 @@ export const benchCommand: Command = {
     const events = intFlag('events', values.events, 200_000);
     const users = intFlag('users', values.users, 10_000);
     const log = (line: string) => process.stderr.write(`[bench runtime] ${line}\n`);
+    if (values.out) await makeDirs(dirname(values.out), 'choose a writable path for --out'); // before minutes of work
     const { kafka, serde } = await connectStreams(ctx.config, {
       role: 'bench', prefix: `bench-${randomBytes(4).toString('hex')}.`, keys: ['listens', 'feedback', 'interactionWindows'],
     });
     const r = await benchmarkRuntime({ kafka, serde, events, users, log });
     if (values.out) {
-      await mkdir(dirname(values.out), { recursive: true });
       await writeFile(values.out, markdown(r, `buddies bench ${argv.join(' ')}`)).catch((err: unknown) => {
         throw new InputError(`--out ${values.out}: ${err instanceof Error ? err.message : String(err)}`);
       });

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createBpr } from '../models/bpr/index.js';
 import { bprRecommender, formatResultTable, markdownResultTable, runInteractionsProtocol } from '../models/eval/index.js';
@@ -9,6 +9,7 @@ import { BPR_FLAGS, BPR_FLAGS_HELP, bprOptionsFromFlags, epochLogger, formatFlag
 import { InputError, UsageError, type Command } from './command.js';
 import { choiceFlag, intFlag, numberFlag, parseFlags, requiredFlag } from './flags.js';
 import { RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor } from './run-flags.js';
+import { makeDirs } from './dirs.js';
 
 const NAME = 'buddies eval interactions';
 
@@ -79,7 +80,7 @@ export const evalInteractionsCommand: Command = {
     const { log: _log, ...params } = opts;
     const json = { ...result, on, data: { path, format, hash: dataHash }, params, backend, codeVersion: version ?? null, startedAt };
     try {
-      await mkdir(dirname(resolve(out)), { recursive: true });
+      await makeDirs(dirname(resolve(out)), 'choose a writable path for --out');
       await writeFile(out, `${JSON.stringify(json, null, 2)}\n`);
       if (v.markdown) {
         const notes = [
@@ -90,7 +91,7 @@ export const evalInteractionsCommand: Command = {
           `BPR: ${JSON.stringify(params)}; backend ${backend}; code ${version ?? 'unknown'}.`,
           `Command: \`buddies eval interactions ${argv.join(' ')}\``,
         ];
-        await mkdir(dirname(resolve(v.markdown)), { recursive: true });
+        await makeDirs(dirname(resolve(v.markdown)), 'choose a writable path for --markdown');
         await writeFile(v.markdown, markdownResultTable(result, `Protocol (b) on ${format}`, notes));
       }
     } catch (err) {
@@ -121,7 +122,7 @@ async function exportSplit(dir: string, m: InteractionMatrix, train: Interaction
     return rows.length ? `${rows.join('\n')}\n` : '';
   };
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirs(dir, 'choose a writable folder for --export-split');
     const parts = { train, test, fit, validation };
     for (const [name, x] of Object.entries(parts)) await writeFile(resolve(dir, `${name}.tsv`), tsv(x));
     const meta = {

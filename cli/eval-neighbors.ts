@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { loadInteractionMatrix, resolveInteractionFile } from '../data/index.js';
 import { formatNeighborsTable, runNeighborsEval } from '../models/eval/index.js';
@@ -9,6 +9,7 @@ import { InputError, UsageError, type Command } from './command.js';
 import { EMBEDDING_FLAGS, EMBEDDING_FLAGS_HELP, embeddingOptionsFromFlags } from './embedding-flags.js';
 import { choiceFlag, intFlag, numberFlag, parseFlags, requiredFlag } from './flags.js';
 import { RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor } from './run-flags.js';
+import { makeDirs } from './dirs.js';
 
 const NAME = 'buddies eval neighbors';
 
@@ -66,10 +67,10 @@ export const evalNeighborsCommand: Command = {
     process.stdout.write(`\n${table}`);
     const params = { holdout, splitSeed: seed, ks, at, weighting, ...pairing };
     try {
-      await mkdir(dirname(resolve(out)), { recursive: true });
+      await makeDirs(dirname(resolve(out)), 'choose a writable path for --out');
       await writeFile(out, `${JSON.stringify({ ...result, data: { path, format, hash: dataHash }, params, codeVersion: version ?? null, startedAt }, null, 2)}\n`);
       if (v.markdown) {
-        await mkdir(dirname(resolve(v.markdown)), { recursive: true });
+        await makeDirs(dirname(resolve(v.markdown)), 'choose a writable path for --markdown');
         await writeFile(v.markdown, table);
       }
     } catch (err) {

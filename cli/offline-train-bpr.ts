@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createBpr } from '../models/bpr/index.js';
 import { loadInteractionMatrix, resolveInteractionFile } from '../data/index.js';
@@ -7,6 +6,7 @@ import { BPR_FLAGS, BPR_FLAGS_HELP, bprOptionsFromFlags, epochLogger, formatFlag
 import { InputError, type Command } from './command.js';
 import { intFlag, parseFlags, requiredFlag } from './flags.js';
 import { RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor } from './run-flags.js';
+import { makeDirs } from './dirs.js';
 
 const NAME = 'buddies offline train-bpr';
 
@@ -65,7 +65,7 @@ export const offlineTrainBprCommand: Command = {
     };
     const version = await codeVersion();
     try {
-      await mkdir(out, { recursive: true });
+      await makeDirs(out, 'choose a writable path for --out');
       await model.save(out, {
         dataPath: path, dataFormat: format, dataHash, seconds: report.seconds, metrics, codeVersion: version ?? null,
         users: m.users.ids.length, items: m.items.ids.length, interactions: m.nnz, warmStart: v['warm-start'] ?? null,

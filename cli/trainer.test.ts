@@ -64,6 +64,6 @@ describe('buddies trainer (issue 10)', () => {
     ctx = { ...ctx, config: { ...ctx.config, trainerDir: join(work, 'a-file', 'trainer') } };
     const failure = trainer('retrain', '--reason', 'x');
     await expect(failure).rejects.toThrow(InputError);
-    await expect(failure).rejects.toThrow(/cannot use the trainer folder .*a-file\/trainer \(ENOTDIR\): set BUDDIES_TRAINER_DIR to a writable folder/);
+    await expect(failure).rejects.toThrow(/cannot make the folder .*a-file\/trainer \(ENOTDIR\): set BUDDIES_TRAINER_DIR to a writable folder/);
   });
 });

@@ -1,15 +1,14 @@
-import { mkdir } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
 import { createAnnouncementLog, createModelRegistry, startCanary } from '../registry/index.js';
 import { connectStreams, requireTopics, stopOnSignals } from '../streams/index.js';
 import {
   createTrainer, createTrainerMetrics, DEFAULT_EVAL_USERS, DEFAULT_TRAINER_OPTIONS, DEFAULT_GATE_OPTIONS, GATE_METRICS, pendingRequests, requestRetrain, serveTrainerHealth, type RetrainTrigger, type RunOutcome,
 } from '../trainer/index.js';
 import type { BuddiesConfig } from '../config/index.js';
-import { InputError, UsageError, wantsHelp, type Command } from './command.js';
+import { UsageError, wantsHelp, type Command } from './command.js';
 import { trainerTopPicksCommand } from './trainer-top-picks.js';
 import { BPR_FLAGS, BPR_FLAGS_HELP, bprOptionsFromFlags } from './bpr-flags.js';
 import { choiceFlag, intFlag, numberFlag, parseFlags, parseFlagsAndArgs } from './flags.js';
+import { makeDirs } from './dirs.js';
 
 const TRAINER_DEFAULTS = DEFAULT_TRAINER_OPTIONS;
 const G = DEFAULT_GATE_OPTIONS;
@@ -63,22 +62,6 @@ recorded with it. Needs no service.
 
 Exit: 0 ok, 1 the trainer folder is not writable, 2 bad flags.`;
 
-const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EEXIST']);
-
-async function usableDir(dir: string): Promise<void> {
-  // one level at a time: Node's recursive mkdir never returns for some unusable paths (e.g. under /proc)
-  const parts = resolve(dir).split(sep);
-  for (let i = 2; i <= parts.length; i++) {
-    await mkdir(parts.slice(0, i).join(sep) || sep).catch((err: unknown) => {
-      const code = (err as { code?: unknown } | null)?.code;
-      if (code === 'EEXIST') return;
-      // ENOENT here: a level that exists cannot hold folders (a virtual file system such as /proc)
-      if (typeof code === 'string' && (UNWRITABLE.has(code) || code === 'ENOENT')) throw new InputError(`cannot use the trainer folder ${dir} (${code}): set BUDDIES_TRAINER_DIR to a writable folder`);
-      throw err;
-    });
-  }
-}
-
 const log = (line: string): void => void process.stderr.write(`[trainer] ${line}\n`);
 
 const outcomeLine = (o: RunOutcome): string => `${o.status} bpr ${o.version ?? '-'} ${o.reason}\n`;
@@ -91,7 +74,7 @@ export const trainerRetrainCommand: Command = {
     if (v.reason === undefined || v.reason.trim() === '') throw new UsageError('--reason is required (say why the model should be retrained)');
     const trigger = choiceFlag<RetrainTrigger>('trigger', v.trigger, ['request', 'degradation'], 'request');
     const dir = ctx.config.trainerDir;
-    await usableDir(dir);
+    await makeDirs(dir, 'set BUDDIES_TRAINER_DIR to a writable folder');
     await requestRetrain(dir, v.reason, trigger);
     log(`retrain requested (${trigger}: ${v.reason.trim()}); ${await pendingRequests(dir)} request(s) pending in ${dir}`);
     return 0;
@@ -176,7 +159,7 @@ export const trainerCommand: Command = {
     }
     const { flags, options } = parseTrainerFlags(argv, ctx.config);
     const dir = ctx.config.trainerDir;
-    await usableDir(dir);
+    await makeDirs(dir, 'set BUDDIES_TRAINER_DIR to a writable folder');
     const clients = await connectStreams(ctx.config, { role: 'trainer', keys: ['interactionWindows', 'modelAnnouncements'] });
     await requireTopics(clients.kafka, clients.topics, ['interactionWindows', 'modelAnnouncements']);
     const metrics = createTrainerMetrics();

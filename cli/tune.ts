@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { loadInteractionMatrix, resolveInteractionFile } from '../data/index.js';
 import { SEARCH_SPACE, tuneBpr } from '../models/eval/index.js';
@@ -7,6 +7,7 @@ import { formatFlag } from './bpr-flags.js';
 import { InputError, type Command } from './command.js';
 import { intFlag, parseFlags, requiredFlag } from './flags.js';
 import { RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor } from './run-flags.js';
+import { makeDirs } from './dirs.js';
 
 const NAME = 'buddies tune';
 
@@ -65,7 +66,7 @@ export const tuneCommand: Command = {
       ].join('\n'),
     );
     try {
-      await mkdir(dirname(resolve(out)), { recursive: true });
+      await makeDirs(dirname(resolve(out)), 'choose a writable path for --out');
       await writeFile(out, `${JSON.stringify({ data: { path, format, hash: dataHash }, splitSeed, seed, k, trials: r.trials, best: best.params, test: { bpr: r.test.bpr, popularity: r.test.popularity } }, null, 2)}\n`);
     } catch (err) {
       throw new InputError(`--out ${out}: ${err instanceof Error ? err.message : String(err)}`);
