@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, Producer, TopicMessages } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, Producer, TopicMessages, Transaction } from 'kafkajs';
 import { coPartitionedAssigner } from './assigner.js';
 import { errorMessage, TransientError } from './errors.js';
 import { createIdempotentProducer } from './producer.js';
@@ -8,7 +8,9 @@ import type { AvroSerde } from './serde.js';
 import { chunkTopicMessages, MAX_REQUEST_BYTES } from './producer.js';
 import { createGlobalTable, type GlobalTable } from './global-table.js';
 import { restoreStore } from './snapshot.js';
-import { createTaskRuntime, OFFSETS_STORE, type Outputs, type StreamsAppStats, type StreamsObserver, type Task } from './task.js';
+import {
+  createTaskRuntime, OFFSETS_STORE, PartitionGroup, type InputQueue, type Outputs, type StreamsAppStats, type StreamsObserver, type Task,
+} from './task.js';
 import type { Guarantee, Topology } from './topology.js';
 import type { AvroTopicKey } from './topics.js';
 
@@ -29,6 +31,14 @@ export interface StreamsAppOptions<I extends AvroTopicKey> {
    */
   readonly retry?: RetryOptions;
   readonly sessionTimeoutMs?: number;
+  /**
+   * Two inputs or more: how long (ms) a task waits for an input that has nothing fetched while the broker still
+   * has records of it (not caught up to its high watermark), before it processes the other inputs anyway, as Kafka
+   * Streams' max.task.idle.ms. Records are processed in timestamp order across the inputs; a record of an input
+   * that was waited out may come after later ones. Default 1000; 0: never wait (what was fetched still goes in
+   * timestamp order).
+   */
+  readonly maxTaskIdleMs?: number;
   /** Tasks (partitions) processed at once; each has its own producer and transaction (default 3). */
   readonly tasksConcurrently?: number;
   /** Replication factor of the changelog topics it creates (default 1). */
@@ -94,6 +104,10 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
   const flushEvery = opts.flushEvery ?? 200;
   const log = opts.log ?? (() => {});
   if (!Number.isInteger(flushEvery) || flushEvery < 1) throw new RangeError('flushEvery must be a positive integer');
+  const maxTaskIdleMs = opts.maxTaskIdleMs ?? 1000;
+  if (!(maxTaskIdleMs >= 0 && maxTaskIdleMs <= 2 ** 31 - 1)) throw new RangeError('maxTaskIdleMs must be between 0 and 2147483647');
+  // one input: each batch is processed whole, as fetched; two or more: records meet in the task's PartitionGroup
+  const merged = topology.inputs.length > 1;
   const globals = new Map<string, GlobalTable<unknown>>();
   const rt = createTaskRuntime({ serde, topology, log, globals, ...(opts.observer ? { observer: opts.observer } : {}), retry: opts.retry ?? { retries: Number.MAX_SAFE_INTEGER, initialMs: 200, maxMs: 10_000 } });
   const { stats, changelogs } = rt;
@@ -126,6 +140,17 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     return out;
   }
 
+  const ends = new Map<string, { at: number; offsets: ReturnType<Admin['fetchTopicOffsets']> }>();
+  /** A topic's end offsets, asked once for the tasks built at about the same time (an assignment builds them all). */
+  function topicEnds(topic: string): ReturnType<Admin['fetchTopicOffsets']> {
+    const hit = ends.get(topic);
+    if (hit && performance.now() - hit.at < 1000) return hit.offsets;
+    const offsets = withRetry(() => admin!.fetchTopicOffsets(topic));
+    ends.set(topic, { at: performance.now(), offsets });
+    offsets.catch(() => { if (ends.get(topic)?.offsets === offsets) ends.delete(topic); });
+    return offsets;
+  }
+
   /** Builds task p: fence the previous owner, restore the stores, read the committed offsets, init the processor. */
   async function buildTask(partition: number, wanted: () => boolean): Promise<Task<I>> {
     let producer: Producer | undefined;
@@ -150,6 +175,15 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     for (const t of inputOf.keys()) {
       const o = restoredOffsets.get(t) as number | undefined;
       if (o !== undefined && BigInt(o) > (task.startOffsets.get(t) ?? -1n)) (task.startOffsets as Map<string, bigint>).set(t, BigInt(o));
+    }
+    if (merged) {
+      // where each input stands on the broker, so that an input with nothing to fetch is not waited for
+      for (const q of task.group.queues) {
+        const end = (await topicEnds(q.topic)).find((e) => e.partition === partition);
+        if (!end) continue;
+        q.highWatermark = Number(end.high);
+        if (!task.startOffsets.has(q.topic)) q.fetchedNext = Number((topology.startAt ?? 'earliest') === 'earliest' ? end.low : end.high);
+      }
     }
     await task.processor.init?.(rt.contextFor(task, []));
     for (const p of topology.punctuate ?? []) {
@@ -191,6 +225,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     task.closed = true;
     if (live.get(partition) === task) live.delete(partition);
     for (const timer of task.timers) clearInterval(timer);
+    clearTimeout(task.idleTimer);
     for (const s of task.stores.values()) s.abort();
     await Promise.resolve(task.processor.close?.()).catch((err: unknown) => log(`task ${partition}: close failed: ${errorMessage(err)}`));
     await task.producer?.disconnect().catch(() => {});
@@ -230,10 +265,39 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     for (const s of task.stores.values()) s.commit();
   }
 
+  /** Calls the processor's flush; a passing failure (the warehouse down) is waited out: heartbeats go on, nothing more is fetched. */
+  async function flushTask(task: Task<I>, outputs: Outputs, ctl: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>): Promise<TopicMessages[]> {
+    const dead: TopicMessages[] = [];
+    await withRetry(async () => {
+      dead.length = 0;
+      await task.processor.flush!(rt.contextFor(task, outputs, dead));
+    }, {
+      retries: Number.MAX_SAFE_INTEGER, initialMs: 200, maxMs: 10_000,
+      onRetry: (err, attempt, wait) => {
+        stats.retries++;
+        log(`task ${task.partition}: flush retry ${attempt} in ${wait} ms: ${errorMessage(err)}`);
+        if (!ctl.isRunning() || ctl.isStale()) throw err;
+        void ctl.heartbeat().catch(() => {});
+      },
+    });
+    return dead;
+  }
+
+  /** The input offsets (per topic, the next offset of the task's partition) into the transaction. */
+  async function sendOffsets(txn: Transaction, task: Task<I>, next: ReadonlyMap<string, number>): Promise<void> {
+    const topics = [...next].map(([topic, offset]) => ({ topic, partitions: [{ partition: task.partition, offset: String(offset) }] }));
+    // AddOffsetsToTxn answers CONCURRENT_TRANSACTIONS while the coordinator still finishes the previous commit
+    await withRetry(
+      () => txn.sendOffsets({ consumerGroupId: appId, topics }),
+      { retries: 10, initialMs: 100, maxMs: 2000, retriable: isConcurrentTransactions },
+    );
+  }
+
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const input = inputOf.get(batch.topic);
     if (input === undefined) return;
+    if (merged) return eachMergedBatch(payload);
     const task = await taskFor(batch.partition);
     const t0 = performance.now();
     await exclusive(task, async () => {
@@ -284,23 +348,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
             await heartbeat();
           }
         }
-        if (task.processor.flush) {
-          const dead: TopicMessages[] = [];
-          // a passing failure (the warehouse down) is waited out here: heartbeats go on, nothing more is fetched
-          await withRetry(async () => {
-            dead.length = 0;
-            await task.processor.flush!(rt.contextFor(task, outputs, dead));
-          }, {
-            retries: Number.MAX_SAFE_INTEGER, initialMs: 200, maxMs: 10_000,
-            onRetry: (err, attempt, wait) => {
-              stats.retries++;
-              log(`task ${task.partition}: flush retry ${attempt} in ${wait} ms: ${errorMessage(err)}`);
-              if (!isRunning() || isStale()) throw err;
-              void heartbeat().catch(() => {});
-            },
-          });
-          unsent.push(...dead);
-        }
+        if (task.processor.flush) unsent.push(...(await flushTask(task, outputs, payload)));
         // a batch done to its end is done through its last offset, control records (commit markers) included:
         // they never reach the loop, and committing only past the last data record would leave a lag of 1
         if (complete && last !== undefined) last = batch.lastOffset();
@@ -308,13 +356,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
         unsent.push(...(await rt.encodeOutputs(outputs.splice(0))), ...rt.changelogMessages(task));
         await send(unsent);
         if (txn) {
-          if (last !== undefined) {
-            const offset = last;
-            await withRetry(
-              () => txn.sendOffsets({ consumerGroupId: appId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset(offset) }] }] }),
-              { retries: 10, initialMs: 100, maxMs: 2000, retriable: isConcurrentTransactions },
-            );
-          }
+          if (last !== undefined) await sendOffsets(txn, task, new Map([[batch.topic, Number(last) + 1]]));
           await txn.commit();
         } else if (last !== undefined) {
           await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
@@ -338,6 +380,163 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
         throw err;
       }
     });
+  }
+
+  /*
+   * Two inputs or more: timestamp order across a task's inputs, as Kafka Streams' PartitionGroup does it.
+   *
+   * kafkajs hands over one topic-partition's batch per call, several calls at once (one fetch brings a batch of
+   * every partition with data, and its next fetch waits for all of them), so a call never waits for another: it
+   * adds its batch's new records to the task's queues and processes, in one transaction, what can be processed in
+   * timestamp order (`drain`). An input whose queue is empty while the broker has more of it is waited for (up to
+   * maxTaskIdleMs); the rest stays buffered for a later call of either input.
+   *
+   * Buffered records are not resolved with kafkajs: its fetch position stays at what committed transactions cover,
+   * so kafkajs fetches a buffered tail again (its offsets are skipped: they are in the queue), and an aborted
+   * transaction needs no seek: the queues are dropped and everything after the committed offsets is fetched again.
+   * That also bounds the buffer by one fetch per partition without pause/resume. The price is fetching (not
+   * decoding: kafkajs frames records, the processor decodes once) a tail twice, and an input waited for whose
+   * partner has buffered records fetching that partner's tail on every round until it arrives or idle time runs out.
+   */
+
+  /** The next offset the task has not processed and committed on input `q` (0: all of it is to do). */
+  function doneBelow(task: Task<I>, q: InputQueue): number {
+    const done = task.stores.get(OFFSETS_STORE.name)!.get(q.topic) as number | undefined;
+    return Math.max(Number(task.startOffsets.get(q.topic) ?? -1n), done ?? -1, 0);
+  }
+
+  /** The broker has nothing of input `q` past what the task fetched (or committed): it need not be waited for. */
+  function caughtUp(task: Task<I>, q: InputQueue): boolean {
+    return q.highWatermark >= 0 && Math.max(q.bufferedNext, q.fetchedNext, doneBelow(task, q)) >= q.highWatermark;
+  }
+
+  /**
+   * The queue to take the next record from, lowest head timestamp first; undefined when there is nothing, or when
+   * an empty input is not caught up and the task has waited for it less than maxTaskIdleMs.
+   */
+  function nextQueue(task: Task<I>): InputQueue | undefined {
+    const group = task.group;
+    if (group.size === 0) return undefined;
+    for (const q of group.queues) {
+      if (PartitionGroup.length(q) > 0 || caughtUp(task, q)) continue;
+      if (maxTaskIdleMs > 0) {
+        const now = Date.now();
+        if (task.blockedSince === 0) task.blockedSince = now;
+        const left = task.blockedSince + maxTaskIdleMs - now;
+        if (left > 0) {
+          armIdleTimer(task, left);
+          return undefined;
+        }
+      }
+      return group.pick(); // waited long enough: process what is there (Kafka Streams' enforced processing)
+    }
+    task.blockedSince = 0;
+    return group.pick();
+  }
+
+  /** No further batch of the task may come (its other input has nothing after all): process anyway after the wait. */
+  function armIdleTimer(task: Task<I>, ms: number): void {
+    if (task.idleTimer) return;
+    task.idleTimer = setTimeout(() => {
+      task.idleTimer = undefined;
+      void exclusive(task, () => drain(task, undefined)).catch((err: unknown) => log(`task ${task.partition}: processing after the idle time failed: ${errorMessage(err)}`));
+    }, ms);
+    task.idleTimer.unref();
+  }
+
+  async function eachMergedBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const task = await taskFor(batch.partition);
+    await exclusive(task, async () => {
+      const q = task.group.queues.find((x) => x.topic === batch.topic)!;
+      // below the committed offsets (this task's or the previous owner's) is done; below bufferedNext is queued
+      const from = Math.max(doneBelow(task, q), q.bufferedNext);
+      for (const message of batch.messages) if (Number(message.offset) >= from) task.group.add(q, message);
+      q.fetchedNext = Math.max(q.fetchedNext, Number(batch.lastOffset()) + 1);
+      q.highWatermark = Number(batch.highWatermark);
+      await drain(task, payload);
+      // kafkajs fetches from here next: what committed transactions cover, never what is only buffered
+      const next = doneBelow(task, q);
+      if (next > 0) payload.resolveOffset(String(next - 1));
+    });
+  }
+
+  /** Processes the task's buffered records in timestamp order while it need not wait, in one transaction. */
+  async function drain(task: Task<I>, payload: EachBatchPayload | undefined): Promise<void> {
+    let q = nextQueue(task);
+    if (!q) return;
+    const ctl: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'> = payload ?? {
+      heartbeat: async () => {}, isRunning: () => state === 'running', isStale: () => false,
+    };
+    const t0 = performance.now();
+    const group = task.group;
+    /** Per input queue, the offset after the last record processed: what this transaction commits. */
+    const consumed = new Map<InputQueue, number>();
+    let unsent: TopicMessages[] = [];
+    let count = 0;
+    const outputs: Outputs = [];
+    const txn = task.producer ? await task.producer.transaction() : undefined;
+    const send = async (messages: TopicMessages[]) => {
+      for (const topicMessages of chunkTopicMessages(messages, MAX_REQUEST_BYTES)) {
+        if (txn) await txn.sendBatch({ topicMessages, acks: -1 });
+        else await sharedProducer!.sendBatch({ topicMessages, acks: -1 });
+      }
+    };
+    const onRetry = () => {
+      // retriable, so the transaction aborts (and its records are fetched again) rather than dead-lettering
+      if (!ctl.isRunning() || ctl.isStale()) throw new TransientError('batch abandoned: stopping or rebalancing');
+      void ctl.heartbeat().catch(() => {});
+    };
+    try {
+      for (; q; q = nextQueue(task)) {
+        if ((count & 63) === 0 && (!ctl.isRunning() || ctl.isStale())) break;
+        const message = group.shift(q);
+        task.streamTime = Math.max(task.streamTime, Number(message.timestamp));
+        unsent.push(...(await rt.handle(task, topology.inputs[q.index]!, message, q.topic, onRetry)));
+        if (task.nextStreamPunctuation.size) {
+          await rt.punctuateStreamTime(task, outputs);
+          if (outputs.length) unsent.push(...(await rt.encodeOutputs(outputs.splice(0))));
+        }
+        stats.processed++;
+        consumed.set(q, Number(message.offset) + 1);
+        if (++count % flushEvery === 0) {
+          await send(unsent);
+          unsent = [];
+          await ctl.heartbeat();
+        }
+      }
+      if (task.processor.flush) unsent.push(...(await flushTask(task, outputs, ctl)));
+      const next = new Map<string, number>();
+      for (const [cq, n] of consumed) {
+        // an input processed to the end of what was fetched is done through it, commit markers included
+        next.set(cq.topic, PartitionGroup.length(cq) === 0 ? Math.max(n, cq.fetchedNext) : n);
+      }
+      for (const [topic, n] of next) task.stores.get(OFFSETS_STORE.name)!.put(topic, n);
+      unsent.push(...(await rt.encodeOutputs(outputs.splice(0))), ...rt.changelogMessages(task));
+      await send(unsent);
+      if (txn) {
+        if (next.size) await sendOffsets(txn, task, next);
+        await txn.commit();
+      } else if (next.size) {
+        await consumer.commitOffsets([...next].map(([topic, n]) => ({ topic, partition: task.partition, offset: String(n) })));
+        for (const [topic, n] of next) committedNext.set(`${topic}:${task.partition}`, BigInt(n));
+      }
+      for (const s of task.stores.values()) s.commit();
+      stats.batches++;
+      opts.observer?.batch?.(task.partition, count, (performance.now() - t0) / 1000);
+    } catch (err) {
+      stats.aborts++;
+      for (const s of task.stores.values()) s.abort();
+      // nothing buffered is committed: it is all fetched again from the committed offsets
+      group.clear();
+      task.blockedSince = 0;
+      if (txn) {
+        await txn.abort().catch(() => {});
+        stats.taskRebuilds++;
+        void closeTask(task.partition, `transaction failed: ${errorMessage(err)}`);
+      }
+      throw err;
+    }
   }
 
   let stopping: Promise<void> | undefined;
@@ -443,6 +642,19 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
             await consumer.commitOffsets([{ topic: payload.topic, partition: payload.partition, offset: String(next) }]);
             committedNext.set(key, next);
           })).catch((err: unknown) => log(`${appId}: could not commit past the control records of ${key}: ${errorMessage(err)}`));
+        });
+      }
+      if (merged) {
+        // A fetched batch of only commit markers or aborted records never reaches eachBatch: it still says how far
+        // the input is, and a task waiting for that input may go on
+        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+          if (payload.batchSize !== 0 || !inputOf.has(payload.topic)) return;
+          const task = live.get(payload.partition);
+          const q = task?.group.queues.find((x) => x.topic === payload.topic);
+          if (!task || !q) return;
+          q.highWatermark = Number(payload.highWatermark);
+          if (Number(payload.firstOffset ?? -1) <= doneBelow(task, q)) q.fetchedNext = Math.max(q.fetchedNext, Number(payload.lastOffset) + 1);
+          if (task.group.size > 0) void exclusive(task, () => drain(task, undefined)).catch((err: unknown) => log(`task ${task.partition}: processing failed: ${errorMessage(err)}`));
         });
       }
       consumer.on(consumer.events.CRASH, ({ payload }) => {

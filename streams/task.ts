@@ -64,7 +64,103 @@ export interface Task<I extends AvroTopicKey> {
   timers: NodeJS.Timeout[];
   /** Per stream-time schedule (index into the topology's `punctuate`), the stream time of its next tick; 0 before the first record. */
   readonly nextStreamPunctuation: Map<number, number>;
+  /** Records fetched but not yet processed, one queue per input (used with two inputs or more). */
+  readonly group: PartitionGroup;
+  /** When the task began waiting for an empty input that is not caught up (0: not waiting). */
+  blockedSince: number;
+  /** Ends that wait after the idle time when no further batch of the task comes. */
+  idleTimer: NodeJS.Timeout | undefined;
   closed: boolean;
+}
+
+/** A task's fetched, unprocessed records of one input (Kafka Streams' RecordQueue), in offset order. */
+export interface InputQueue {
+  /** Index of the input in the topology's `inputs`: the tie-break between equal timestamps. */
+  readonly index: number;
+  readonly topic: string;
+  readonly messages: KafkaMessage[];
+  readonly timestamps: number[];
+  /** Position of the next record to process in `messages`. */
+  head: number;
+  /** The offset after the last record buffered: a record fetched again below it is in the queue already (or done). */
+  bufferedNext: number;
+  /** The offset after the last fetched batch, control records included (-1: none since the queue was cleared). */
+  fetchedNext: number;
+  /** The partition's high watermark when last seen (-1: unknown). */
+  highWatermark: number;
+}
+
+/**
+ * Kafka Streams' PartitionGroup: the fetched records of a task's inputs, handed out in timestamp order. The input
+ * whose head record has the lowest timestamp goes next; equal timestamps go by input order (the topology's
+ * `inputs`), and within an input records stay in offset order. Whether to wait for an empty input is the caller's
+ * call: the app waits while the broker has more of it (see `createStreamsApp`), the test driver only when asked to.
+ */
+export class PartitionGroup {
+  readonly queues: readonly InputQueue[];
+  private count = 0;
+
+  constructor(topics: readonly string[]) {
+    this.queues = topics.map((topic, index) => ({ index, topic, messages: [], timestamps: [], head: 0, bufferedNext: -1, fetchedNext: -1, highWatermark: -1 }));
+  }
+
+  /** Records buffered in every queue together. */
+  get size(): number {
+    return this.count;
+  }
+
+  static length(q: InputQueue): number {
+    return q.messages.length - q.head;
+  }
+
+  add(q: InputQueue, message: KafkaMessage): void {
+    q.messages.push(message);
+    q.timestamps.push(Number(message.timestamp));
+    q.bufferedNext = Number(message.offset) + 1;
+    this.count++;
+  }
+
+  /** The queue whose head has the lowest timestamp (ties: the earlier input), or undefined when all are empty. */
+  pick(): InputQueue | undefined {
+    let best: InputQueue | undefined;
+    let bestTs = Infinity;
+    for (const q of this.queues) {
+      if (q.head === q.messages.length) continue;
+      const ts = q.timestamps[q.head]!;
+      if (best === undefined || ts < bestTs) { // strict: an equal timestamp keeps the earlier input
+        best = q;
+        bestTs = ts;
+      }
+    }
+    return best;
+  }
+
+  /** Takes the head record of `q` (not empty). */
+  shift(q: InputQueue): KafkaMessage {
+    const m = q.messages[q.head++]!;
+    this.count--;
+    if (q.head === q.messages.length) { // emptied: start the arrays afresh rather than keep what was processed
+      q.messages.length = 0;
+      q.timestamps.length = 0;
+      q.head = 0;
+    }
+    return m;
+  }
+
+  /**
+   * Drops every buffered record (a batch aborted): nothing buffered was committed, so all of it is fetched again
+   * from the committed offsets, and must be buffered again then.
+   */
+  clear(): void {
+    for (const q of this.queues) {
+      q.messages.length = 0;
+      q.timestamps.length = 0;
+      q.head = 0;
+      q.bufferedNext = -1;
+      q.fetchedNext = -1;
+    }
+    this.count = 0;
+  }
 }
 
 /** Queued outputs; a null value is a tombstone. */
@@ -190,6 +286,7 @@ export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptio
         partition, producer, stores, processor: topology.processor(partition), startOffsets, out, dead,
         ctx: undefined as unknown as TaskContext,
         streamTime: 0, queue: Promise.resolve(), timers: [], nextStreamPunctuation, closed: false,
+        group: new PartitionGroup(topology.inputs.map((i) => topics.name(i))), blockedSince: 0, idleTimer: undefined,
       };
       (task as { ctx: TaskContext }).ctx = contextFor(task, out, dead);
       return task;

@@ -103,3 +103,54 @@ describe('the topology test driver and the task runtime (issue 8)', () => {
     expect(found).toEqual(['Rainy Sunday', undefined]);
   });
 });
+
+describe('timestamp order across a task\'s inputs (issue 8)', () => {
+  const feedback = (user: string, id: string) => ({ eventId: id, userId: user, kind: 'SKIP' as const, trackId: 't', playlistId: null, recommendationId: null, position: null, eventTime: 1 });
+  /** Records what each task's processor sees: `${partition}:${input}@${timestamp}`. */
+  function recorder(seen: string[]): Topology<'listens' | 'feedback'> {
+    return {
+      applicationId: 'order', inputs: ['listens', 'feedback'],
+      processor: (p) => ({ process(r) { seen.push(`${p}:${r.input}@${r.timestamp}`); } }),
+    };
+  }
+
+  it('hands records piped out of order across inputs to the processor in timestamp order, ties in input order', async () => {
+    const seen: string[] = [];
+    const d = createTopologyTestDriver(recorder(seen), { serde, maxTaskIdleMs: 1000 });
+    // all listens first, then all feedback, timestamps alternating; 30 on both inputs
+    for (const ts of [10, 30, 50]) await d.pipe('listens', 'ana', listen('ana', `l${ts}`), { timestamp: ts });
+    expect(seen).toEqual([]); // feedback has nothing buffered: the task waits for it
+    for (const ts of [30, 20, 40]) await d.pipe('feedback', 'ana', feedback('ana', `f${ts}`), { timestamp: ts });
+    // feedback stays in offset order within its input (30 before 20); the heads decide across inputs
+    expect(seen).toEqual(['0:listens@10', '0:listens@30', '0:feedback@30', '0:feedback@20', '0:feedback@40']);
+    await d.advanceWallClock(999);
+    expect(seen).toHaveLength(5); // listens@50 waits for feedback until the idle time is over
+    await d.advanceWallClock(1);
+    expect(seen.at(-1)).toBe('0:listens@50');
+    expect(d.stats.processed).toBe(6);
+  });
+
+  it('orders each task by itself, and breaks ties by input, then by offset', async () => {
+    const seen: string[] = [];
+    const d = createTopologyTestDriver(recorder(seen), { serde, partitions: 2, maxTaskIdleMs: 500 });
+    await d.pipe('feedback', 'x', feedback('x', 'f1'), { partition: 1, timestamp: 5 });
+    await d.pipe('feedback', 'x', feedback('x', 'f2'), { partition: 1, timestamp: 7 });
+    await d.pipe('listens', 'a', listen('a', 'a1'), { partition: 0, timestamp: 7 });
+    await d.pipe('feedback', 'b', feedback('b', 'b1'), { partition: 0, timestamp: 7 });
+    await d.pipe('listens', 'a', listen('a', 'a2'), { partition: 0, timestamp: 7 });
+    await d.pipe('listens', 'y', listen('y', 'y1'), { partition: 1, timestamp: 6 });
+    await d.pipe('feedback', 'b', feedback('b', 'b2'), { partition: 0, timestamp: 8 });
+    await d.pipe('listens', 'y', listen('y', 'y2'), { partition: 1, timestamp: 9 });
+    await d.advanceWallClock(500);
+    expect(seen.filter((s) => s.startsWith('0:'))).toEqual(['0:listens@7', '0:listens@7', '0:feedback@7', '0:feedback@8']);
+    expect(seen.filter((s) => s.startsWith('1:'))).toEqual(['1:feedback@5', '1:listens@6', '1:feedback@7', '1:listens@9']);
+  });
+
+  it('processes each piped record at once without an idle time, as before', async () => {
+    const seen: string[] = [];
+    const d = createTopologyTestDriver(recorder(seen), { serde });
+    await d.pipe('listens', 'ana', listen('ana', 'l1'), { timestamp: 50 });
+    await d.pipe('feedback', 'ana', feedback('ana', 'f1'), { timestamp: 10 });
+    expect(seen).toEqual(['0:listens@50', '0:feedback@10']);
+  });
+});

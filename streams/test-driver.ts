@@ -6,7 +6,7 @@ import { errorMessage } from './errors.js';
 import { createAvroSerde, type AvroSerde } from './serde.js';
 import type { GlobalTableSpec } from './global-table.js';
 import type { ChangelogRecord, StoreSpec } from './store.js';
-import { createTaskRuntime, type Outputs, type StreamsAppStats, type Task } from './task.js';
+import { createTaskRuntime, PartitionGroup, type InputQueue, type Outputs, type StreamsAppStats, type Task } from './task.js';
 import type { Topology } from './topology.js';
 import { topicNames, type AvroTopicKey, type TopicValues } from './topics.js';
 
@@ -45,6 +45,13 @@ export interface TestDriverOptions {
   /** Partitions of the inputs (default 1); a key goes to `hash(key) % partitions` unless a partition is given. */
   readonly partitions?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Two inputs or more: as the app's `maxTaskIdleMs`, with the driver's wall clock. With 0 (default) a piped record
+   * is processed at once. Above 0, a task processes its piped records in timestamp order across its inputs while
+   * every input has one buffered: a record waits while another input of its task has none (the driver cannot know
+   * whether more is coming, as the app asks the broker), until `advanceWallClock` moves past the idle time.
+   */
+  readonly maxTaskIdleMs?: number;
 }
 
 export interface PipeOptions {
@@ -62,8 +69,10 @@ export interface DeadLetter {
 
 /**
  * Kafka Streams' TopologyTestDriver for Buddies: runs a topology's tasks in memory with the real Avro serde
- * and the real stores and task runtime. Each piped record is one batch that commits (outputs, dead letters,
- * changelog) or, after {@link TopologyTestDriver.failNextCommit}, aborts and leaves no trace.
+ * and the real stores and task runtime. Each processed record is one batch that commits (outputs, dead letters,
+ * changelog) or, after {@link TopologyTestDriver.failNextCommit}, aborts and leaves no trace. Records go through
+ * the task's PartitionGroup as in the app: in timestamp order across inputs, equal timestamps in input order,
+ * waiting for an input only with `maxTaskIdleMs` above 0.
  */
 export interface TopologyTestDriver<I extends AvroTopicKey> {
   readonly stats: Readonly<StreamsAppStats>;
@@ -81,9 +90,12 @@ export interface TopologyTestDriver<I extends AvroTopicKey> {
   store<V>(spec: StoreSpec<V>, partition?: number): Map<string, V>;
   /** Every changelog record committed for a store, in order. */
   changelog(spec: StoreSpec<unknown>): Array<ChangelogRecord & { readonly partition: number }>;
-  /** Moves the wall clock on and runs the wall-clock punctuations due. */
+  /** Moves the wall clock on: processes records waiting longer than `maxTaskIdleMs`, then runs the wall-clock punctuations due. */
   advanceWallClock(ms: number): Promise<void>;
-  /** The next batch fails at commit: its outputs, dead letters and store writes vanish; the pipe rejects with `err`. */
+  /**
+   * The next batch fails at commit: its outputs, dead letters and store writes vanish; the pipe (or
+   * advanceWallClock) that processed it rejects with `err`, and that record is dropped (pipe it again to redo it).
+   */
   failNextCommit(err?: Error): void;
   /** Closes every task and builds it again from its changelog, as an instance restarting elsewhere would. */
   restart(): Promise<void>;
@@ -109,6 +121,36 @@ export function createTopologyTestDriver<I extends AvroTopicKey>(topology: Topol
   let wallClock = 0;
   const nextWallClock = new Map<number, number>(); // per punctuate index
   let failure: Error | undefined;
+  const maxTaskIdleMs = opts.maxTaskIdleMs ?? 0;
+  if (!(maxTaskIdleMs >= 0)) throw new RangeError('maxTaskIdleMs must be >= 0');
+  /** Per partition: the piped records not processed yet (they outlive a restart, as records on a broker do). */
+  const groups = new Map<number, { group: PartitionGroup; blockedSince: number }>();
+
+  function groupOf(partition: number): { group: PartitionGroup; blockedSince: number } {
+    let g = groups.get(partition);
+    if (!g) groups.set(partition, g = { group: new PartitionGroup(topology.inputs.map((i) => serde.topics.name(i))), blockedSince: -1 });
+    return g;
+  }
+
+  /** As the app's: lowest head timestamp first; an empty input is waited for up to maxTaskIdleMs of wall clock. */
+  function nextQueue(g: { group: PartitionGroup; blockedSince: number }): InputQueue | undefined {
+    if (g.group.size === 0) return undefined;
+    if (maxTaskIdleMs > 0 && g.group.queues.some((q) => PartitionGroup.length(q) === 0)) {
+      if (g.blockedSince < 0) g.blockedSince = wallClock;
+      if (wallClock - g.blockedSince < maxTaskIdleMs) return undefined;
+    } else {
+      g.blockedSince = -1;
+    }
+    return g.group.pick();
+  }
+
+  async function drain(partition: number): Promise<void> {
+    const g = groupOf(partition);
+    for (let q = nextQueue(g); q; q = nextQueue(g)) {
+      const message = g.group.shift(q);
+      await processRecord(await taskFor(partition), topology.inputs[q.index]!, q.topic, message);
+    }
+  }
 
   async function taskFor(partition: number): Promise<Task<I>> {
     let task = tasks.get(partition);
@@ -152,8 +194,16 @@ export function createTopologyTestDriver<I extends AvroTopicKey>(topology: Topol
     offsets.set(`${topic}:${partition}`, offset + 1);
     const timestamp = o.timestamp ?? Math.max(task.streamTime, 0);
     const message = { key: key === null ? null : Buffer.from(key), value: bytes, headers: o.headers ?? {}, offset: String(offset), timestamp: String(timestamp) } as unknown as KafkaMessage;
+    const g = groupOf(partition);
+    const q = g.group.queues[topology.inputs.indexOf(input)];
+    if (!q) throw new RangeError(`${input} is not an input of topology ${topology.applicationId}`);
+    g.group.add(q, message);
+    await drain(partition);
+  }
+
+  async function processRecord(task: Task<I>, input: I, topic: string, message: KafkaMessage): Promise<void> {
     const outputs: Outputs = [];
-    task.streamTime = Math.max(task.streamTime, timestamp);
+    task.streamTime = Math.max(task.streamTime, Number(message.timestamp));
     try {
       const messages = [...(await rt.handle(task, input, message, topic))];
       await rt.punctuateStreamTime(task, outputs);
@@ -206,6 +256,7 @@ export function createTopologyTestDriver<I extends AvroTopicKey>(topology: Topol
     changelog: (spec) => (written.get(rt.changelogs.get(spec.name) ?? '') ?? []).map((m) => ({ key: m.key ?? '', value: m.value, partition: m.partition })),
     async advanceWallClock(ms) {
       wallClock += ms;
+      for (const p of [...groups.keys()]) await drain(p);
       for (const [i, p] of (topology.punctuate ?? []).entries()) {
         if (p.type !== 'wall-clock') continue;
         let due = nextWallClock.get(i) ?? p.everyMs;

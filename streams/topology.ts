@@ -46,7 +46,8 @@ export interface TaskContext {
 
 /**
  * A processor in the Kafka Streams shape, one instance per task: `init` once after the task's stores are
- * restored, `process` per record (in offset order per input; across inputs in the order they are fetched),
+ * restored, `process` per record (in offset order per input; across the inputs of a task in timestamp order,
+ * the lowest first, equal timestamps in the order of `inputs`: see `maxTaskIdleMs` of `createStreamsApp`),
  * `punctuate` on the schedule the topology declares, `close` when the task is revoked or the app stops.
  * Throw a retriable error to have a record retried with backoff (the batch aborts when retries run out); any
  * other error sends the record to the dead-letter topic with the reason.
