@@ -614,7 +614,7 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
       await sharedProducer?.connect();
       // global tables are caught up before the first task processes anything
       for (const spec of topology.globals ?? []) {
-        const table = createGlobalTable({ kafka, serde, spec, groupPrefix: appId, log });
+        const table = createGlobalTable({ kafka, serde, spec, groupPrefix: appId, log, onFatal: fatal });
         globals.set(spec.name, table as GlobalTable<unknown>);
         await table.start();
       }

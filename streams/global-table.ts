@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
-import { errorMessage } from './errors.js';
+import { errorMessage, isRetriable } from './errors.js';
 import { installReadCommittedFilter } from './read-committed.js';
 import { withRetry } from './retry.js';
 import type { AvroSerde } from './serde.js';
@@ -50,6 +50,11 @@ export interface GlobalTableOptions<K extends AvroTopicKey> {
   readonly log?: (line: string) => void;
   /** Rejects `start` if the table is not caught up in this time (default 120 s). */
   readonly timeoutMs?: number;
+  /**
+   * The table's consumer crashed for good after `start` resolved (kafkajs gave up restarting it): the table no
+   * longer follows its topic. The app stops and exits, so that its supervisor restarts it (default: logs).
+   */
+  readonly onFatal?: (err: unknown) => void;
 }
 
 /**
@@ -77,7 +82,9 @@ export function createGlobalTable<K extends AvroTopicKey>(opts: GlobalTableOptio
       const want = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
       const reached = new Map<number, bigint>();
       let caughtUp: () => void = () => {};
-      const ready = new Promise<void>((resolve) => { caughtUp = resolve; });
+      let crashed: (err: unknown) => void = () => {};
+      const ready = new Promise<void>((resolve, reject) => { caughtUp = resolve; crashed = reject; });
+      let started = false;
       const check = () => {
         for (const [p, end] of want) if ((reached.get(p) ?? -1n) < end) return;
         caughtUp();
@@ -90,10 +97,19 @@ export function createGlobalTable<K extends AvroTopicKey>(opts: GlobalTableOptio
         if (last > (reached.get(payload.partition) ?? -1n)) reached.set(payload.partition, last);
         check();
       });
+      // a crash kafkajs does not restart from: during the catch-up, start fails at once (not after its timeout); later,
+      // the app is told, since a table that silently stops following its topic would serve stale data for ever
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (payload.restart) return;
+        const err = new Error(`global table ${spec.name}: its consumer of ${topic} crashed: ${errorMessage(payload.error)}`, { cause: payload.error });
+        if (!started) crashed(err);
+        else if (opts.onFatal) opts.onFatal(err);
+        else log(err.message);
+      });
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       await consumer.run({
-        eachBatch: async ({ batch }) => {
+        eachBatch: async ({ batch, heartbeat }) => {
           for (const m of batch.messages) {
             if (!m.key) continue;
             const key = m.key.toString();
@@ -105,7 +121,14 @@ export function createGlobalTable<K extends AvroTopicKey>(opts: GlobalTableOptio
             }
             let value: TopicValues[K];
             try {
-              value = await serde.decode(spec.topic, m.value);
+              // the registry unreachable is waited out (heartbeats go on), never taken for a bad record
+              value = await withRetry(() => serde.decode(spec.topic, m.value as Buffer), {
+                retries: Number.MAX_SAFE_INTEGER, initialMs: 200, maxMs: 10_000, retriable: isRetriable,
+                onRetry: (err, attempt, wait) => {
+                  log(`global table ${spec.name}: retry ${attempt} in ${wait} ms: ${errorMessage(err)}`);
+                  void heartbeat().catch(() => {});
+                },
+              });
             } catch (err) {
               skipped++;
               log(`global table ${spec.name}: skipped ${topic}[${batch.partition}]@${m.offset}: ${errorMessage(err)}`);
@@ -124,6 +147,7 @@ export function createGlobalTable<K extends AvroTopicKey>(opts: GlobalTableOptio
         ready,
         new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`global table ${spec.name}: ${topic} not caught up in ${timeoutMs} ms`)), timeoutMs); }),
       ]).finally(() => clearTimeout(timer));
+      started = true;
       log(`global table ${spec.name}: ${rows.size} entries from ${topic}, caught up`);
     },
     async stop() {
