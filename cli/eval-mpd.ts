@@ -3,12 +3,13 @@ import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { createLoadReport, listMpdSlices, readMpdDir } from '../data/index.js';
 import { DEFAULT_EMBEDDING_OPTIONS, EMBEDDING_METHODS } from '../models/embeddings/index.js';
-import { formatMpdTable, runMpdEval } from '../models/eval/mpd-eval.js';
+import { DEFAULT_BPR_OPTIONS } from '../models/bpr/index.js';
+import { DEFAULT_MPD_BPR, formatMpdTable, runMpdEval } from '../models/eval/mpd-eval.js';
 import { DEFAULT_PIPELINE_OPTIONS, pipelinePlaylistFromMpd, type PipelinePlaylist } from '../models/pipeline/index.js';
 import { DEFAULT_RANKING_WEIGHTS, type RankingWeights } from '../models/ranking/index.js';
 import { hashFile, recordRun } from '../runs/index.js';
 import { InputError, type Command } from './command.js';
-import { choiceListFlag, intFlag, numberFlag, parseFlags, requiredFlag } from './flags.js';
+import { choiceFlag, choiceListFlag, intFlag, numberFlag, parseFlags, requiredFlag } from './flags.js';
 import { RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor } from './run-flags.js';
 
 const NAME = 'buddies eval mpd';
@@ -20,10 +21,12 @@ the first half of each one's tracks is the known history, the second half hidden
 left out of the corpus (no leak into embeddings, tastes or IDF). The top --k recommended playlists are
 scored by the mean share of their tracks that are hidden, the share of them holding a hidden track, and
 the share of the hidden set they cover. Compared in the same run: the full pipeline per embedding
-method (with ablations), an IDF-weighted track-overlap baseline, popularity and random. The pipeline
+method (with ablations), the pipeline with a trained BPR in its ranking, an IDF-weighted track-overlap baseline, popularity and random. The pipeline
 runs the live recommender (models/recommend: each query's known tracks folded into the decayed taste
 model as plays at one time, buddies, ranking); popularity and random are its 'popular' and 'random'
-strategies over the corpus.
+strategies over the corpus. BPR learns from the corpus alone (playlists as its users, tracks as its items);
+each query's factor is fitted to its known tracks with the track factors fixed, and a candidate playlist
+gets the share of its tracks BPR expects in the hidden half.
 
   --playlists DIR     MPD slices (full or reduced schema)
   --queries N         query playlists (default 500)
@@ -36,6 +39,14 @@ strategies over the corpus.
   --no-ablations      skip the pipeline ablations
   --w-familiarity X, --w-novelty X, --w-buddy X, --w-support X   ranking weights (defaults ${Object.entries(DEFAULT_RANKING_WEIGHTS).filter(([k]) => k !== 'bpr').map(([k, v]) => `${k} ${v}`).join(', ')})
   --mmr-lambda X      MMR trade-off, 1 = no diversification (default 0.9)
+  --no-bpr            skip the pipeline with trained BPR
+  --w-bpr X           weight of the BPR term in that row (default ${DEFAULT_MPD_BPR.weight})
+  --bpr-factors N     BPR latent factors (default ${DEFAULT_MPD_BPR.model.factors})
+  --bpr-epochs N      BPR epochs (default ${DEFAULT_MPD_BPR.model.epochs})
+  --bpr-seed S        BPR seed, its own (default ${DEFAULT_BPR_OPTIONS.seed}; other BPR settings: models/bpr defaults)
+  --bpr-temperature X softmax temperature turning BPR scores into hidden chances (default ${DEFAULT_MPD_BPR.scorer.temperature})
+  --on SPLIT          test (default) | validation: leave the test queries out with their split and score
+                      queries drawn from the remaining corpus (seed + 1) instead, for tuning
   --out FILE          JSON results (default out/eval-mpd.json)
 ${RUNS_FLAG_HELP}
   --markdown FILE     also write the table as Markdown
@@ -61,6 +72,13 @@ export const evalMpdCommand: Command = {
       'w-buddy': { type: 'string' },
       'w-support': { type: 'string' },
       'mmr-lambda': { type: 'string' },
+      'no-bpr': { type: 'boolean' },
+      'w-bpr': { type: 'string' },
+      'bpr-factors': { type: 'string' },
+      'bpr-epochs': { type: 'string' },
+      'bpr-seed': { type: 'string' },
+      'bpr-temperature': { type: 'string' },
+      on: { type: 'string' },
       out: { type: 'string' },
       markdown: { type: 'string' },
       ...RUNS_FLAG,
@@ -84,6 +102,18 @@ export const evalMpdCommand: Command = {
       methods,
       ablations: !values['no-ablations'],
       ranking: { weights, mmrLambda },
+      on: choiceFlag('on', values.on, ['test', 'validation'] as const, 'test'),
+      bpr: values['no-bpr']
+        ? (false as const)
+        : {
+            weight: numberFlag('w-bpr', values['w-bpr'], DEFAULT_MPD_BPR.weight, 0),
+            model: {
+              factors: intFlag('bpr-factors', values['bpr-factors'], DEFAULT_MPD_BPR.model.factors),
+              epochs: intFlag('bpr-epochs', values['bpr-epochs'], DEFAULT_MPD_BPR.model.epochs),
+              seed: intFlag('bpr-seed', values['bpr-seed'], DEFAULT_BPR_OPTIONS.seed, 0),
+            },
+            scorer: { temperature: numberFlag('bpr-temperature', values['bpr-temperature'], DEFAULT_MPD_BPR.scorer.temperature, 0.01) },
+          },
     };
     const out = values.out ?? 'out/eval-mpd.json';
     const log = (m: string) => process.stderr.write(`[eval mpd] ${m}\n`);

@@ -1,7 +1,10 @@
-import type { EmbeddingMethod, EmbeddingTrainerOptions } from '../embeddings/index.js';
-import { buildPlaylistPipeline, type PipelinePlaylist } from '../pipeline/index.js';
-import { createRanker, type RankerOptions } from '../ranking/index.js';
-import { idfOverlapBaseline, popularityBaseline, randomBaseline, scoreMpd, splitMpd, type MpdMethod, type MpdMetrics } from './mpd-protocol.js';
+import type { BprFactors, BprOptions } from '../bpr/index.js';
+import { vectorOf, type EmbeddingMethod, type EmbeddingTrainerOptions } from '../embeddings/index.js';
+import { buildPlaylistPipeline, type PipelinePlaylist, type PlaylistPipeline } from '../pipeline/index.js';
+import { createRanker, type Ranker, type RankerOptions } from '../ranking/index.js';
+import { createRecommender, historyTaste, type BprScorer } from '../recommend/index.js';
+import { createMpdBprScorer, trainCorpusBpr, type MpdBprScorerOptions } from './mpd-bpr.js';
+import { idfOverlapBaseline, popularityBaseline, randomBaseline, scoreMpd, splitMpd, type MpdMethod, type MpdMetrics, type MpdQuery } from './mpd-protocol.js';
 
 export interface MpdEvalOptions {
   readonly queries?: number;
@@ -17,8 +20,30 @@ export interface MpdEvalOptions {
   /** Also run ablations of the pipeline (default true). */
   readonly ablations?: boolean;
   readonly threads?: number;
+  /** The pipeline with a trained BPR in its ranking, one more row per embedding method (default on); false skips it. */
+  readonly bpr?: MpdBprOptions | false;
+  /**
+   * `test` (default) scores the sampled queries. `validation` never looks at them: it splits their corpus once more
+   * (next seed) and scores those queries instead, for tuning.
+   */
+  readonly on?: 'test' | 'validation';
   readonly log?: (msg: string) => void;
 }
+
+export interface MpdBprOptions {
+  /** BPR hyperparameters for this task (over the models/bpr defaults; default {@link DEFAULT_MPD_BPR}). */
+  readonly model?: Partial<BprOptions>;
+  /** Weight of the BPR term in the ranking (default {@link DEFAULT_MPD_BPR}). */
+  readonly weight?: number;
+  readonly scorer?: MpdBprScorerOptions;
+}
+
+/** The BPR row's settings, chosen on the validation split (`--on validation`; docs/results/eval-mpd.md). */
+export const DEFAULT_MPD_BPR = {
+  model: { factors: 64, epochs: 50 } satisfies Partial<BprOptions>,
+  weight: 8,
+  scorer: { temperature: 0.5 } satisfies MpdBprScorerOptions,
+};
 
 export interface MpdEvalRow {
   readonly method: string;
@@ -50,9 +75,20 @@ export async function runMpdEval(playlists: readonly PipelinePlaylist[], options
     threads: options.threads ?? 2,
   };
   const log = options.log ?? (() => {});
-  const split = splitMpd(playlists, { queries: o.queries, minTracks: o.minTracks, seed: o.seed });
-  const eligible = playlists.filter((p) => new Set(p.tracks).size >= o.minTracks).length;
-  log(`protocol (a): ${split.queries.length} queries of ${eligible} eligible playlists; corpus ${split.corpus.length} playlists`);
+  const on = options.on ?? 'test';
+  if (on !== 'test' && on !== 'validation') throw new RangeError(`on must be test or validation, got ${String(on)}`);
+  const outer = splitMpd(playlists, { queries: o.queries, minTracks: o.minTracks, seed: o.seed });
+  // validation: the test queries are left out with their split, and the remaining corpus is split again (seed + 1)
+  const pool = on === 'test' ? playlists : outer.corpus;
+  const split = on === 'test' ? outer : splitMpd(outer.corpus, { queries: o.queries, minTracks: o.minTracks, seed: o.seed + 1 });
+  const eligible = pool.filter((p) => new Set(p.tracks).size >= o.minTracks).length;
+  log(`protocol (a) on ${on}: ${split.queries.length} queries of ${eligible} eligible playlists; corpus ${split.corpus.length} playlists`);
+  const bpr = options.bpr === false ? undefined : {
+    model: { ...DEFAULT_MPD_BPR.model, ...options.bpr?.model },
+    weight: options.bpr?.weight ?? DEFAULT_MPD_BPR.weight,
+    scorer: { ...DEFAULT_MPD_BPR.scorer, ...options.bpr?.scorer },
+  };
+  if (bpr && !(Number.isFinite(bpr.weight) && bpr.weight >= 0)) throw new RangeError(`bpr weight must be a finite number >= 0, got ${bpr.weight}`);
   const tracks = new Map(split.corpus.map((p) => [p.id, p.tracks]));
   const rows: MpdEvalRow[] = [];
   const run = async (name: string, method: MpdMethod) => {
@@ -64,6 +100,14 @@ export async function runMpdEval(playlists: readonly PipelinePlaylist[], options
     log(`${name}: hidden share ${metrics.hiddenShare.toFixed(4)}, hit rate ${metrics.hitRate.toFixed(4)}, coverage ${metrics.coverage.toFixed(4)} (${seconds.toFixed(1)}s)`);
   };
   const ranking = options.ranking ?? {};
+  // BPR learns from the corpus only (the queries are not in it), once for every embedding method
+  let factors: BprFactors | undefined;
+  let bprSeconds = 0;
+  if (bpr && o.methods.length > 0) {
+    const t0 = Date.now();
+    factors = await trainCorpusBpr(split.corpus, bpr.model, log);
+    bprSeconds = (Date.now() - t0) / 1000;
+  }
   for (const m of o.methods) {
     const t0 = Date.now();
     const world = await buildPlaylistPipeline(split.corpus, {
@@ -82,6 +126,14 @@ export async function runMpdEval(playlists: readonly PipelinePlaylist[], options
     // The pipeline's time includes learning the embeddings and building the pairing index.
     const last = rows[rows.length - 1]!;
     rows[rows.length - 1] = { ...last, seconds: last.seconds + buildSeconds };
+    if (bpr && factors) {
+      const scorer = createMpdBprScorer(factors, split.queries, (id) => world.catalog.get(id)?.tracks, bpr.scorer);
+      const ranker = createRanker({ ...ranking, weights: { ...ranking.weights, bpr: bpr.weight } });
+      await run(`pipeline (${m}) with trained BPR`, async (qs, k) => (await recommendWithBpr(world, qs, k, ranker, scorer)).map((r) => r.map((x) => x.playlistId)));
+      // its time includes the pipeline's build and training BPR
+      const row = rows[rows.length - 1]!;
+      rows[rows.length - 1] = { ...row, seconds: row.seconds + buildSeconds + bprSeconds };
+    }
     if (o.ablations) {
       const w = ranking.weights ?? {};
       await run(`  ablation (${m}): buddies ranked by taste similarity only`, viaWorld({ ...ranking, weights: { ...w, familiarity: 0, novelty: 0, support: 0, buddy: 1 } }));
@@ -95,10 +147,25 @@ export async function runMpdEval(playlists: readonly PipelinePlaylist[], options
   await run('random', randomBaseline(split.corpus, o.seed));
   return {
     protocol: 'mpd-a',
-    params: { ...o, embeddings: options.embeddings ?? {}, ranking },
+    params: { ...o, on, embeddings: options.embeddings ?? {}, ranking, bpr: bpr ?? false },
     corpus: { playlists: split.corpus.length, queries: split.queries.length, eligible },
     rows,
   };
+}
+
+/**
+ * The pipeline's recommendations with a BPR scorer in the ranking: the users built as `world.recommend` builds them
+ * (known tracks folded into the taste model as plays), then the live recommender with the scorer as its BPR source.
+ */
+export async function recommendWithBpr(world: PlaylistPipeline, queries: readonly MpdQuery[], k: number, ranker: Ranker, scorer: BprScorer) {
+  const vec = (t: string) => vectorOf(world.embeddings, t);
+  const users = queries.map((q) => {
+    const heard = new Set(q.tracks);
+    const state = historyTaste(world.taste, [...heard].map((item) => ({ item })), vec);
+    return { id: q.user, taste: world.taste.vector(state), hasSignal: world.taste.hasSignal(state), heard: (t: string) => heard.has(t), excluded: new Set(q.exclude) };
+  });
+  const recommender = createRecommender({ catalog: world.catalog, index: () => world.index, bpr: () => scorer }, { ranker, buddies: world.options.buddies });
+  return (await recommender.recommendMany(users, k)).map((r) => r.recs);
 }
 
 /** The result as a Markdown table. */

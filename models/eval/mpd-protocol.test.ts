@@ -55,11 +55,25 @@ describe('runMpdEval', () => {
       const g = i % 3;
       playlists.push(pl(String(i), Array.from({ length: 12 }, (_, j) => `g${g}-${(i * 5 + j * 7) % 25}`), i % 7));
     }
-    const r = await runMpdEval(playlists, { queries: 10, minTracks: 8, dims: 4, buddies: 10, methods: ['ppmi-svd'], ablations: false, threads: 1, embeddings: { minCount: 1 } });
-    expect(r.rows.map((x) => x.method)).toEqual(['pipeline (ppmi-svd)', 'idf-overlap baseline', 'popularity', 'random']);
+    const bpr = { model: { factors: 4, epochs: 20 } };
+    const r = await runMpdEval(playlists, { queries: 10, minTracks: 8, dims: 4, buddies: 10, methods: ['ppmi-svd'], ablations: false, threads: 1, embeddings: { minCount: 1 }, bpr });
+    expect(r.rows.map((x) => x.method)).toEqual(['pipeline (ppmi-svd)', 'pipeline (ppmi-svd) with trained BPR', 'idf-overlap baseline', 'popularity', 'random']);
     expect(r.corpus).toEqual({ playlists: 50, queries: 10, eligible: 60 });
-    // Genre-coherent data: the pipeline finds playlists of the query's genre far more often than random.
-    expect(r.rows[0]!.metrics.hitRate).toBeGreaterThan(r.rows[3]!.metrics.hitRate);
-    expect(formatMpdTable(r).split('\n')).toHaveLength(2 + 4 + 1);
+    // Genre-coherent data: the pipeline, with BPR or without, finds playlists of the query's genre far more often than random.
+    expect(r.rows[0]!.metrics.hitRate).toBeGreaterThan(r.rows[4]!.metrics.hitRate);
+    expect(r.rows[1]!.metrics.hitRate).toBeGreaterThan(r.rows[4]!.metrics.hitRate);
+    expect(formatMpdTable(r).split('\n')).toHaveLength(2 + 5 + 1);
+  });
+
+  it('on validation scores queries drawn from the test split\'s corpus, never a test query', async () => {
+    const playlists: PipelinePlaylist[] = [];
+    for (let i = 0; i < 60; i++) playlists.push(pl(String(i), Array.from({ length: 12 }, (_, j) => `g${i % 3}-${(i * 5 + j * 7) % 25}`)));
+    const opts = { queries: 10, minTracks: 8, dims: 4, buddies: 10, methods: [] as const, threads: 1, bpr: false as const };
+    const r = await runMpdEval(playlists, { ...opts, on: 'validation' });
+    // 60 − 10 test queries (gone with their split) − 10 validation queries drawn from the 50 left: had the
+    // validation queries been drawn from all 60, the corpus would hold 50
+    expect(r.corpus).toEqual({ playlists: 40, queries: 10, eligible: 50 });
+    expect(r.params.on).toBe('validation');
+    expect((await runMpdEval(playlists, opts)).corpus).toEqual({ playlists: 50, queries: 10, eligible: 60 });
   });
 });
