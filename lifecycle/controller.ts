@@ -176,7 +176,7 @@ export function createCanaryController(o: CanaryControllerOptions): CanaryContro
       follow: cmp('follow_rate'),
       failedChecks: streak.failed,
       share: canary.share,
-      numbers: { rule, canaryBpr: canary.version, productionBpr: productionVersion ?? null, outcome: result.outcome, comparisons: result.comparisons },
+      numbers: { rule, canaryBpr: canary.version, productionBpr: productionVersion ?? null, outcome: result.outcome, comparisons: result.comparisons, perUser: { canary: canArm?.perUser ?? null, production: prodArm?.perUser ?? null } },
     });
     streak = { key: '', failed: 0 };
     await flushPending();

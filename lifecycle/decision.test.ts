@@ -71,4 +71,18 @@ describe('lifecycle settings (issue 10)', () => {
     expect(() => loadConfig({ BUDDIES_CANARY_SHARE: '1.5' })).toThrow('BUDDIES_CANARY_SHARE=1.5 is not a share in (0, 1)');
     expect(() => loadConfig({ BUDDIES_CANARY_MAX_FAILED_CHECKS: '0' })).toThrow(/BUDDIES_CANARY_MAX_FAILED_CHECKS/);
   });
+
+  it('with per-user sums, tests per user: a gap that is only which users landed in which arm is no rollback', () => {
+    // per impression, 0.15 against 0.20 on 2000 impressions each is significantly worse (z ≈ -4.2);
+    // here each arm is 40 users of 50 impressions whose click-through is 0 or 1 (users differ, impressions of a user do not)
+    const users = (clickers: number) => ({
+      users: 40, impressions2: 40 * 2500, clicks2: clickers * 2500, follows2: 0, impressionsClicks: clickers * 2500, impressionsFollows: 0,
+    });
+    const perImpression = decideCanary(arm(2000, 400, 0), arm(2000, 300, 0), 1000, rule);
+    expect(perImpression.outcome).toBe('rollback');
+    const c = decideCanary({ ...arm(2000, 400, 0), perUser: users(8) }, { ...arm(2000, 300, 0), perUser: users(6) }, 1000, rule);
+    expect(c.comparisons.find((x) => x.metric === 'ctr')!.verdict).toBe('inconclusive');
+    expect(c.outcome).toBe('wait');
+    expect(c.reason).toMatch(/\(impressions canary 2000 of 40 users, production 2000 of 40 users; tests per user\)$/);
+  });
 });

@@ -1,10 +1,26 @@
-import { nonInferiorityTest, worseTest, type Proportion, type ZTest } from './stats.js';
+import { clusteredRateVariance, nonInferiorityTest, worseTest, type Proportion, type ZTest } from './stats.js';
+
+/**
+ * Sums over an arm's users of the squares and products of their own counts (Σ impressions², Σ clicks², …): with
+ * them the rule's tests take the user, the unit the canary randomises, as the independent unit
+ * ({@link clusteredRateVariance}).
+ */
+export interface ArmUserSums {
+  readonly users: number;
+  readonly impressions2: number;
+  readonly clicks2: number;
+  readonly follows2: number;
+  readonly impressionsClicks: number;
+  readonly impressionsFollows: number;
+}
 
 /** What an arm of a canary showed since the canary started: impressions of its lists' items, and the clicks and follows on them. */
 export interface ArmCounts {
   readonly impressions: number;
   readonly clicks: number;
   readonly follows: number;
+  /** Per-user sums (ClickHouse gives them); without them impressions are taken as independent. */
+  readonly perUser?: ArmUserSums;
 }
 
 /** The rates the canary rule compares: click-through and follow rate, both per impression. */
@@ -13,9 +29,12 @@ export const CANARY_METRICS: readonly CanaryMetric[] = ['ctr', 'follow_rate'];
 
 /**
  * The canary decision rule. After at least `minImpressions` per arm, for each metric, the candidate is:
- * - **worse** when a one-sided two-proportion z-test (pooled) rejects "candidate ≥ production" at `alpha`;
+ * - **worse** when a one-sided two-proportion z-test rejects "candidate ≥ production" at `alpha`;
  * - **not worse** when a one-sided non-inferiority z-test rejects "candidate ≤ production − margin × production"
  *   at `alpha` (the margin is relative to production's rate).
+ * Users, not impressions, are randomised between the arms, so with per-user sums ({@link ArmCounts.perUser})
+ * both tests use the delta-method standard error over users (clustered); without them, the per-impression
+ * (binomial) one.
  * Any metric worse: roll back. Every metric not worse: promote. Otherwise wait for more data. A check that cannot
  * decide past `deadlineMs` after the canary's start (too few impressions, or still inconclusive) fails, as does a
  * check whose data cannot be read; `maxFailedChecks` failures in a row roll back.
@@ -75,7 +94,16 @@ export interface CanaryCheck {
   readonly comparisons: readonly MetricComparison[];
 }
 
-const successes = (a: ArmCounts, m: CanaryMetric): Proportion => ({ successes: m === 'ctr' ? a.clicks : a.follows, trials: a.impressions });
+function successes(a: ArmCounts, m: CanaryMetric): Proportion {
+  const p: Proportion = { successes: m === 'ctr' ? a.clicks : a.follows, trials: a.impressions };
+  const u = a.perUser;
+  if (!u) return p;
+  const variance = clusteredRateVariance({
+    units: u.users, trials: a.impressions, successes: p.successes, trials2: u.impressions2,
+    successes2: m === 'ctr' ? u.clicks2 : u.follows2, trialsSuccesses: m === 'ctr' ? u.impressionsClicks : u.impressionsFollows,
+  });
+  return { ...p, variance };
+}
 const f3 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(3)) : x);
 
 /** Compares one metric of the two arms under the rule. */
@@ -98,7 +126,8 @@ const describe = (c: MetricComparison) =>
  * controller counts failed checks in a row and acts on the outcome.
  */
 export function decideCanary(production: ArmCounts, canary: ArmCounts, elapsedMs: number, rule: CanaryRule): CanaryCheck {
-  const n = `impressions canary ${canary.impressions}, production ${production.impressions}`;
+  const users = (a: ArmCounts) => (a.perUser ? ` of ${a.perUser.users} users` : '');
+  const n = `impressions canary ${canary.impressions}${users(canary)}, production ${production.impressions}${users(production)}${canary.perUser && production.perUser ? '; tests per user' : ''}`;
   if (canary.impressions < rule.minImpressions || production.impressions < rule.minImpressions) {
     if (elapsedMs > rule.deadlineMs) return { outcome: 'fail', reason: `not enough data ${Math.round(elapsedMs / 1000)} s after the start (${n}; ${rule.minImpressions} needed per arm)`, comparisons: [] };
     return { outcome: 'wait', reason: `waiting for ${rule.minImpressions} impressions per arm (${n})`, comparisons: [] };

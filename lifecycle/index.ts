@@ -2,10 +2,10 @@
 // metrics) and the degradation monitor (trigger retraining when online metrics fall). Above registry/ and
 // ClickHouse; cli/lifecycle.ts runs both. The lifecycle steps themselves (canary, promote, rollback) are
 // registry/lifecycle.ts.
-export { normalCdf, nonInferiorityTest, worseTest } from './stats.js';
-export type { Proportion, ZTest } from './stats.js';
+export { clusteredRateVariance, normalCdf, nonInferiorityTest, worseTest } from './stats.js';
+export type { ClusterSums, Proportion, ZTest } from './stats.js';
 export { CANARY_METRICS, checkCanaryRule, compareMetric, decideCanary, DEFAULT_CANARY_RULE } from './decision.js';
-export type { ArmCounts, CanaryCheck, CanaryMetric, CanaryRule, CheckOutcome, MetricComparison } from './decision.js';
+export type { ArmCounts, ArmUserSums, CanaryCheck, CanaryMetric, CanaryRule, CheckOutcome, MetricComparison } from './decision.js';
 export { bprArmsSql, createClickHouseCounts, createClickHouseRecorder, versionCountsSql } from './warehouse.js';
 export type { BprArm, DecisionRow, LifecycleRecorder, OnlineCounts, TriggerRow, VersionCounts } from './warehouse.js';
 export { createCanaryController } from './controller.js';

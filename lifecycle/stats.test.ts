@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nonInferiorityTest, normalCdf, worseTest } from './stats.js';
+import { clusteredRateVariance, nonInferiorityTest, normalCdf, worseTest, type ClusterSums } from './stats.js';
 
 describe('normal distribution function (issue 10)', () => {
   it('matches tabulated quantiles', () => {
@@ -38,5 +38,52 @@ describe('two-proportion z-tests (issue 10)', () => {
     expect(nonInferiorityTest({ successes: 0, trials: 100 }, { successes: 100, trials: 100 }, 0.1).p).toBe(1);
     expect(() => worseTest({ successes: -1, trials: 10 }, { successes: 1, trials: 10 })).toThrow(RangeError);
     expect(() => nonInferiorityTest({ successes: 1, trials: 10 }, { successes: 1, trials: 10 }, -0.1)).toThrow(/margin/);
+  });
+});
+
+/** The sums of per-unit (trials, successes) pairs. */
+const sums = (units: readonly (readonly [number, number])[]): ClusterSums => ({
+  units: units.length,
+  trials: units.reduce((a, [x]) => a + x, 0),
+  successes: units.reduce((a, [, y]) => a + y, 0),
+  trials2: units.reduce((a, [x]) => a + x * x, 0),
+  successes2: units.reduce((a, [, y]) => a + y * y, 0),
+  trialsSuccesses: units.reduce((a, [x, y]) => a + x * y, 0),
+});
+
+describe('clustered variance of a rate (issue 10: users, not impressions, are randomised)', () => {
+  it('is the binomial variance, up to n/(n − 1), with one trial per unit', () => {
+    // 300 units of one trial, 60 successes: r = 0.2; delta = r(1 − r)/(n − 1) = 0.16/299
+    const s = sums([...Array.from({ length: 60 }, () => [1, 1] as const), ...Array.from({ length: 240 }, () => [1, 0] as const)]);
+    expect(clusteredRateVariance(s)).toBeCloseTo(0.16 / 299, 12);
+  });
+
+  it('is far above the binomial variance when units differ: 10 users who click everything, 40 who click nothing', () => {
+    // 50 users of 20 impressions: r = 0.2, binomial 0.16/1000; per user the rate is 1 or 0: 0.16·50/49 / 50 = 0.16/49
+    const s = sums([...Array.from({ length: 10 }, () => [20, 20] as const), ...Array.from({ length: 40 }, () => [20, 0] as const)]);
+    expect(clusteredRateVariance(s)).toBeCloseTo(0.16 / 49, 12);
+    // a click-through difference of 0.05 on 1000 impressions each: significant per impression, not per user
+    const c = { successes: 150, trials: 1000 };
+    const b = { successes: 200, trials: 1000 };
+    expect(worseTest(c, b).p).toBeLessThan(0.01);
+    const v = clusteredRateVariance(s);
+    const t = worseTest({ ...c, variance: v }, { ...b, variance: v });
+    expect(t.z).toBeCloseTo(-0.05 / Math.sqrt(2 * v), 10);
+    expect(t.p).toBeGreaterThan(0.2);
+  });
+
+  it('never goes below the binomial variance, which it also gives with fewer than two units or no trials', () => {
+    // every user the same rate exactly: the delta variance is 0, the floor is binomial
+    expect(clusteredRateVariance(sums(Array.from({ length: 10 }, () => [10, 2] as const)))).toBeCloseTo((0.2 * 0.8) / 100, 12);
+    expect(clusteredRateVariance(sums([[10, 3]]))).toBeCloseTo((0.3 * 0.7) / 10, 12);
+    expect(clusteredRateVariance(sums([]))).toBe(0);
+  });
+
+  it('is used by both tests only when both sides carry it', () => {
+    const c = { successes: 90, trials: 1000 };
+    const b = { successes: 120, trials: 1000 };
+    expect(worseTest({ ...c, variance: 1e-3 }, b)).toEqual(worseTest(c, b));
+    expect(nonInferiorityTest({ ...c, variance: 1e-3 }, { ...b, variance: 1e-3 }, 0.02).z).toBeCloseTo((0.09 - 0.12 + 0.02) / Math.sqrt(2e-3), 10);
+    expect(() => worseTest({ ...c, variance: -1 }, b)).toThrow(/variance/);
   });
 });

@@ -40,16 +40,26 @@ const sec = (ms: number): number => {
 const lists = (from: number) => `SELECT recommendation_id, any(model_version) AS model_version FROM recommendations FINAL
     WHERE generated_at + 86400 >= toDateTime(${from}) GROUP BY recommendation_id`;
 
+/**
+ * Counts per BPR arm since `sinceMs`, with the per-user sums the rule's clustered tests need: reactions are
+ * counted per (arm, user) first, then summed per arm (`list_version`: the list model version of the most users).
+ */
 export function bprArmsSql(sinceMs: number): string {
   const s = sec(sinceMs);
-  return `SELECT if(bpr = '', 'none', bpr) AS bpr_version, topK(1)(model_version)[1] AS list_version,
-  countIf(kind = 'IMPRESSION') AS impressions, countIf(kind = 'CLICK') AS clicks, countIf(kind = 'FOLLOW_PLAYLIST') AS follows
+  return `SELECT bpr_version, topK(1)(list_version)[1] AS list_version,
+  sum(i) AS impressions, sum(c) AS clicks, sum(fo) AS follows, count() AS users,
+  sum(i * i) AS impressions2, sum(c * c) AS clicks2, sum(fo * fo) AS follows2, sum(i * c) AS impressions_clicks, sum(i * fo) AS impressions_follows
 FROM (
-  SELECT recommendation_id, kind FROM feedback_events FINAL
-  WHERE event_time >= toDateTime(${s}) AND recommendation_id != '' AND kind IN ('IMPRESSION', 'CLICK', 'FOLLOW_PLAYLIST')
-) AS f ALL INNER JOIN (
-  SELECT recommendation_id, model_version, extract(model_version, 'bpr:([^+]*)$') AS bpr FROM (${lists(s)})
-) AS r USING recommendation_id
+  SELECT if(bpr = '', 'none', bpr) AS bpr_version, user_id, topK(1)(model_version)[1] AS list_version,
+    countIf(kind = 'IMPRESSION') AS i, countIf(kind = 'CLICK') AS c, countIf(kind = 'FOLLOW_PLAYLIST') AS fo
+  FROM (
+    SELECT recommendation_id, user_id, kind FROM feedback_events FINAL
+    WHERE event_time >= toDateTime(${s}) AND recommendation_id != '' AND kind IN ('IMPRESSION', 'CLICK', 'FOLLOW_PLAYLIST')
+  ) AS f ALL INNER JOIN (
+    SELECT recommendation_id, model_version, extract(model_version, 'bpr:([^+]*)$') AS bpr FROM (${lists(s)})
+  ) AS r USING recommendation_id
+  GROUP BY bpr_version, user_id
+)
 GROUP BY bpr_version
 ORDER BY bpr_version`;
 }
@@ -81,6 +91,10 @@ export function createClickHouseCounts(client: ClickHouseClient): OnlineCounts {
     async bprArms(sinceMs) {
       return (await rows(bprArmsSql(sinceMs))).map((r) => ({
         bprVersion: String(r.bpr_version), listVersion: String(r.list_version), impressions: num(r.impressions), clicks: num(r.clicks), follows: num(r.follows),
+        perUser: {
+          users: num(r.users), impressions2: num(r.impressions2), clicks2: num(r.clicks2), follows2: num(r.follows2),
+          impressionsClicks: num(r.impressions_clicks), impressionsFollows: num(r.impressions_follows),
+        },
       }));
     },
     async versionCounts(fromMs, toMs) {

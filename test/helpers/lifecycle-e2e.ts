@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { clusteredRateVariance, type ClusterSums, type Proportion } from '../../lifecycle/index.js';
 import { waitFor } from './kafka.js';
 
 /**
- * Helpers of test/integration/lifecycle-e2e.int.test.ts: long-running `buddies` processes whose stderr is kept,
+ * Helpers of test/integration/lifecycle.e2e.test.ts: long-running `buddies` processes whose stderr is kept,
  * and the online rates of a BPR version read from the warehouse.
  */
 
@@ -67,3 +68,21 @@ export async function ratesOf(ch: ClickHouseClient, bpr: string, fromS: number, 
 }
 
 export const fmtRates = (r: VersionRates): string => `ctr ${r.ctr.toFixed(3)} follow ${r.followRate.toFixed(4)} (${r.impressions} impressions)`;
+
+/**
+ * Click-through of BPR `bpr`'s lists in [fromS, toS) with the user as the independent unit: the clicks out of the
+ * impressions, and the delta-method variance over users (lifecycle/stats.ts), as the canary rule tests.
+ */
+export async function userCtrOf(ch: ClickHouseClient, bpr: string, fromS: number, toS = 4_000_000_000): Promise<Proportion & { readonly users: number }> {
+  if (!/^[0-9a-zA-Z_-]+$/.test(bpr)) throw new Error(`not a version: ${bpr}`);
+  const rows = await (await ch.query({
+    query: `SELECT count() AS users, sum(i) AS impressions, sum(c) AS clicks, sum(i * i) AS ii, sum(c * c) AS cc, sum(i * c) AS ic FROM (
+      SELECT user_id, countIf(kind = 'IMPRESSION') AS i, countIf(kind = 'CLICK') AS c FROM feedback_events FINAL
+      WHERE endsWith(model_version, '+bpr:${bpr}') AND event_time >= toDateTime(${Math.floor(fromS)}) AND event_time < toDateTime(${Math.floor(toS)})
+      GROUP BY user_id)`,
+    format: 'JSONEachRow',
+  })).json<Record<string, string>>();
+  const n = (k: string) => Number(rows[0]?.[k] ?? 0);
+  const sums: ClusterSums = { units: n('users'), trials: n('impressions'), successes: n('clicks'), trials2: n('ii'), successes2: n('cc'), trialsSuccesses: n('ic') };
+  return { users: sums.units, successes: sums.successes, trials: sums.trials, variance: clusteredRateVariance(sums) };
+}
