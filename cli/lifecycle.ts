@@ -17,7 +17,8 @@ Runs the model lifecycle's two loops until SIGTERM or Ctrl-C (docs/lifecycle.md)
 
   canary    the canary controller: every BUDDIES_CANARY_INTERVAL_MS it compares the BPR canary's click-through
             and follow rate with production's since the canary started (ClickHouse), with one-sided
-            two-proportion z-tests, and promotes it (not worse beyond the margin) or rolls it back
+            two-proportion z-tests with users as the unit (a user's impressions are correlated: the variance
+            is the per-user delta-method one), and promotes it (not worse beyond the margin) or rolls it back
             (significantly worse, or BUDDIES_CANARY_MAX_FAILED_CHECKS failed checks in a row); each decision
             goes to the model_decisions table and buddies_canary_decisions_total
   monitor   the degradation monitor: every BUDDIES_MONITOR_INTERVAL_MS it compares each list model version's

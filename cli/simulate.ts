@@ -30,7 +30,9 @@ catalogue API).
   --duration D       run time: 90, 90s, 5m (default 60s)
   --seed S           users, personas and reactions (default 1)
   --speed X          simulated time per real time (default 1440: a simulated day per minute)
-  --shift F:T:X@S    after S real seconds, X (0..1) of every user's interest in community F moves to T
+  --shift F:T:X@S    once a user's simulated clock passes S x --speed seconds from the start (S real seconds
+                     at the nominal speed; later when --rate binds, as users' clocks then lag), X (0..1) of
+                     every user's interest in community F moves to T
                      (repeatable)
   --via gateway|kafka  how users reach the system (default: gateway when one answers, else kafka)
   --gateway-url U    the gateway's stream URL (default ws://127.0.0.1:$BUDDIES_GATEWAY_PORT/v1/stream)

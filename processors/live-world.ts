@@ -258,7 +258,12 @@ function unit(v: Float32Array): Float32Array | undefined {
   return v;
 }
 
-/** A scorer over BPR factors: user row · playlist row (the bias column included). */
+/**
+ * A scorer over BPR factors: user row · playlist row (the bias column included). A playlist the model does not
+ * know (newer than its training data) scores as the lowest known candidate of the request: a raw 0 would rank it
+ * above most known playlists (their scores for a user are mostly below 0), favouring whatever the model never saw,
+ * as trainer/evaluate.ts does not. With no known candidate there is no BPR signal (undefined).
+ */
 export function bprScorer(f: BprFactors, version: string): LiveBpr {
   const s = f.stride;
   return {
@@ -269,13 +274,21 @@ export function bprScorer(f: BprFactors, version: string): LiveBpr {
       const u = f.users.indexOf(user);
       if (u === undefined) return undefined;
       const out = new Float32Array(playlists.length);
+      let lowest = Infinity;
+      const unknown: number[] = [];
       playlists.forEach((p, k) => {
         const i = f.items.indexOf(p);
-        if (i === undefined) return;
+        if (i === undefined) {
+          unknown.push(k);
+          return;
+        }
         let x = 0;
         for (let c = 0; c < s; c++) x += f.userFactors[u * s + c]! * f.itemFactors[i * s + c]!;
         out[k] = x;
+        if (out[k]! < lowest) lowest = out[k]!;
       });
+      if (lowest === Infinity) return undefined;
+      for (const k of unknown) out[k] = lowest;
       return out;
     },
   };
