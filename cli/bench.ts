@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchmarkLatency, Interrupted, latencyDetailTable, latencyTable, type LatencyBenchResult } from '../bench/latency.js';
@@ -20,7 +20,8 @@ thirds listens, one third feedback, over U users), then measures
   eosPerSec         the exactly-once counting topology (streams/counting.ts) over the same records:
                     decode, per-user counts in a changelogged store, one transaction per batch
   restorePerSec     restoring that store from its changelog, partition by partition
-Consume rates run from the first record to the last (the set-up before is reported apart).
+Consume rates run from each consumer's first fetch request (the app: or from when its tasks are built, if
+later) to the last record, the same way for all three (group join and task set-up are reported apart).
 Progress on stderr; a table on stdout, or with --json one JSON object as the last line.
 
   --events N   records (default 200000)
@@ -75,27 +76,43 @@ Benchmarks on the running stack, each on topics of its own:
 'buddies bench runtime --help', 'buddies bench latency --help' and 'buddies bench queries --help' print their options.
 `;
 
-function markdown(r: RuntimeBenchResult, command: string): string {
+/** One-minute load averages of the machine when the run started and ended. */
+interface RunLoad {
+  readonly before: number;
+  readonly after: number;
+}
+
+function markdown(r: RuntimeBenchResult, command: string, load: RunLoad): string {
   const rows = [
-    ['kafkajs consume (reference)', r.rawConsumePerSec, r.seconds.rawConsume, r.events],
-    ['kafkajs consume + Avro decode (reference)', r.decodePerSec, r.seconds.decode, r.events],
-    ['exactly-once counting topology', r.eosPerSec, r.seconds.eos, r.events],
-    ['store restore from changelog', r.restorePerSec, r.seconds.restore, r.changelogRecords],
+    ['kafkajs consume (reference)', r.rawConsumePerSec, r.seconds.rawConsume, r.events, r.cpuSeconds.rawConsume, r.setupSeconds.rawConsume, r.firstFetchSeconds.rawConsume, 0],
+    ['kafkajs consume + Avro decode (reference)', r.decodePerSec, r.seconds.decode, r.events, r.cpuSeconds.decode, r.setupSeconds.decode, r.firstFetchSeconds.decode, 0],
+    ['exactly-once counting topology', r.eosPerSec, r.seconds.eos, r.events, r.cpuSeconds.eos, r.setupSeconds.eos, r.firstFetchSeconds.eos, r.waitedForTasksSeconds],
   ] as const;
+  const perCpu = (n: number, cpu: number) => (cpu > 0 ? String(Math.round(n / cpu)) : '–');
   return [
     '# Stream runtime benchmark',
     '',
     `Command: \`${command}\` (local stack: Kafka 3.9 KRaft, Apicurio 2.6; ${availableParallelism()} cores; Node ${process.version}).`,
     `Run: ${new Date().toISOString()}. ${r.events} records over ${r.users} users, produced in ${r.seconds.produce.toFixed(1)} s.`,
-    `Rates run from the first record consumed to the last; before it, kafkajs spent ${r.setupSeconds.rawConsume.toFixed(2)} s joining its group and the`,
-    `app ${r.setupSeconds.eos.toFixed(2)} s creating its changelog topic, joining and setting up its 6 tasks (fence, restore).`,
+    `Machine load (1-minute average, every process on the machine): ${load.before.toFixed(1)} when the run started, ${load.after.toFixed(1)} when it ended.`,
     '',
-    '| step | records | seconds | records/s |',
-    '| --- | ---: | ---: | ---: |',
-    ...rows.map(([name, rate, secs, n]) => `| ${name} | ${n} | ${secs.toFixed(2)} | ${Math.round(rate)} |`),
+    'How it is timed. Each consumer is timed from its first fetch request (kafkajs\'s `consumer.fetch_start` event; the app',
+    'reports its consumer\'s through `StreamsObserver.fetchStart`/`fetchEnd`) to the moment the last record has been counted',
+    '(polled every 2 ms). The first fetch is in the span: kafkajs hands over nothing before it has read up to ~10 MB, so a',
+    'clock started at the first record would leave it out. Set-up before the first fetch (connecting, joining the group; the',
+    'app also creates its changelog topic) is not in the span. The app fetches while it still fences and restores its tasks',
+    '(in set-up time: it can process nothing before they are built): when its first fetch came back before every task was',
+    'built, that wait (from the fetch\'s response to `ready()`) is left out of its span, CPU time included, and shown apart.',
+    'CPU seconds are this process\'s (every thread, garbage collection included) in the same span; records per CPU second',
+    'moves less with the load of the shared machine than records/s.',
+    '',
+    '| step | records | set-up s | first fetch s | waited for tasks s | seconds | records/s | CPU s | records per CPU s |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map(([name, rate, secs, n, cpu, setup, first, waited]) => `| ${name} | ${n} | ${setup.toFixed(2)} | ${first.toFixed(2)} | ${waited.toFixed(2)} | ${secs.toFixed(2)} | ${Math.round(rate)} | ${cpu.toFixed(2)} | ${perCpu(n, cpu)} |`),
+    `| store restore from changelog | ${r.changelogRecords} | – | – | – | ${r.seconds.restore.toFixed(2)} | ${Math.round(r.restorePerSec)} | – | – |`,
     '',
     `Exactly-once throughput is ${((100 * r.eosPerSec) / r.rawConsumePerSec).toFixed(0)}% of kafkajs's raw consume rate (goal: at least 50%) and ${((100 * r.eosPerSec) / r.decodePerSec).toFixed(0)}% of`,
-    'kafkajs with Avro decoding.',
+    `kafkajs with Avro decoding; per CPU second, ${((100 * r.cpuSeconds.rawConsume) / r.cpuSeconds.eos).toFixed(0)}% and ${((100 * r.cpuSeconds.decode) / r.cpuSeconds.eos).toFixed(0)}%.`,
     '',
   ].join('\n');
 }
@@ -203,9 +220,10 @@ export const benchCommand: Command = {
     const { kafka, serde } = await connectStreams(ctx.config, {
       role: 'bench', prefix: `bench-${randomBytes(4).toString('hex')}.`, keys: ['listens', 'feedback', 'interactionWindows'],
     });
+    const loadBefore = loadavg()[0]!;
     const r = await benchmarkRuntime({ kafka, serde, events, users, log });
     if (values.out) {
-      await writeFile(values.out, markdown(r, `buddies bench ${argv.join(' ')}`)).catch((err: unknown) => {
+      await writeFile(values.out, markdown(r, `buddies bench ${argv.join(' ')}`, { before: loadBefore, after: loadavg()[0]! })).catch((err: unknown) => {
         throw new InputError(`--out ${values.out}: ${err instanceof Error ? err.message : String(err)}`);
       });
       log(`wrote ${values.out}`);
@@ -213,7 +231,7 @@ export const benchCommand: Command = {
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ rawConsumePerSec: Math.round(r.rawConsumePerSec), eosPerSec: Math.round(r.eosPerSec), restorePerSec: Math.round(r.restorePerSec), events: r.events })}\n`);
     } else {
-      process.stdout.write(`kafkajs consume      ${Math.round(r.rawConsumePerSec)} records/s\nkafkajs + decode     ${Math.round(r.decodePerSec)} records/s\nexactly-once count   ${Math.round(r.eosPerSec)} records/s (${((100 * r.eosPerSec) / r.rawConsumePerSec).toFixed(0)}% of kafkajs)\nrestore              ${Math.round(r.restorePerSec)} records/s (${r.changelogRecords} changelog records)\n`);
+      process.stdout.write(`kafkajs consume      ${Math.round(r.rawConsumePerSec)} records/s\nkafkajs + decode     ${Math.round(r.decodePerSec)} records/s\nexactly-once count   ${Math.round(r.eosPerSec)} records/s (${((100 * r.eosPerSec) / r.rawConsumePerSec).toFixed(0)}% of kafkajs; CPU s raw ${r.cpuSeconds.rawConsume.toFixed(2)}, decode ${r.cpuSeconds.decode.toFixed(2)}, exactly-once ${r.cpuSeconds.eos.toFixed(2)})\nrestore              ${Math.round(r.restorePerSec)} records/s (${r.changelogRecords} changelog records)\n`);
     }
     return 0;
   },

@@ -314,6 +314,11 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
       let complete = true;
       const outputs: Outputs = [];
       const txn = task.producer ? await task.producer.transaction() : undefined;
+      const onRetry = () => {
+        // retriable, so the batch aborts (and is redone by whoever owns the partition) rather than dead-lettering
+        if (!isRunning() || isStale()) throw new TransientError('batch abandoned: stopping or rebalancing');
+        void heartbeat().catch(() => {});
+      };
       const send = async (messages: TopicMessages[]) => {
         // in requests of bounded size: a backlog batch's outputs and changelog can pass the broker's 1 MiB limit on a
         // record batch (MESSAGE_TOO_LARGE); the requests are parts of the same transaction
@@ -331,11 +336,9 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
           }
           if (start > 0 && Number(message.offset) < start) continue; // committed by the partition's previous owner
           task.streamTime = Math.max(task.streamTime, Number(message.timestamp));
-          unsent.push(...(await rt.handle(task, input, message, batch.topic, () => {
-            // retriable, so the batch aborts (and is redone by whoever owns the partition) rather than dead-lettering
-            if (!isRunning() || isStale()) throw new TransientError('batch abandoned: stopping or rebalancing');
-            void heartbeat().catch(() => {});
-          })));
+          const handled = rt.handle(task, input, message, batch.topic, onRetry);
+          const messages = handled instanceof Promise ? await handled : handled; // most records need no await
+          if (messages.length) unsent.push(...messages);
           if (task.nextStreamPunctuation.size) {
             await rt.punctuateStreamTime(task, outputs);
             if (outputs.length) unsent.push(...(await rt.encodeOutputs(outputs.splice(0))));
@@ -470,8 +473,8 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     };
     const t0 = performance.now();
     const group = task.group;
-    /** Per input queue, the offset after the last record processed: what this transaction commits. */
-    const consumed = new Map<InputQueue, number>();
+    /** Per input (queue index), the offset after the last record processed: what this transaction commits (-1: none). */
+    const consumed = group.queues.map(() => -1);
     let unsent: TopicMessages[] = [];
     let count = 0;
     const outputs: Outputs = [];
@@ -490,15 +493,18 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     try {
       for (; q; q = nextQueue(task)) {
         if ((count & 63) === 0 && (!ctl.isRunning() || ctl.isStale())) break;
+        const timestamp = q.timestamps[q.head]!; // the message's, as a number already
         const message = group.shift(q);
-        task.streamTime = Math.max(task.streamTime, Number(message.timestamp));
-        unsent.push(...(await rt.handle(task, topology.inputs[q.index]!, message, q.topic, onRetry)));
+        if (timestamp > task.streamTime) task.streamTime = timestamp;
+        const handled = rt.handle(task, topology.inputs[q.index]!, message, q.topic, onRetry);
+        const messages = handled instanceof Promise ? await handled : handled; // most records need no await
+        if (messages.length) unsent.push(...messages);
         if (task.nextStreamPunctuation.size) {
           await rt.punctuateStreamTime(task, outputs);
           if (outputs.length) unsent.push(...(await rt.encodeOutputs(outputs.splice(0))));
         }
         stats.processed++;
-        consumed.set(q, Number(message.offset) + 1);
+        consumed[q.index] = Number(message.offset) + 1;
         if (++count % flushEvery === 0) {
           await send(unsent);
           unsent = [];
@@ -507,7 +513,9 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
       }
       if (task.processor.flush) unsent.push(...(await flushTask(task, outputs, ctl)));
       const next = new Map<string, number>();
-      for (const [cq, n] of consumed) {
+      for (const cq of group.queues) {
+        const n = consumed[cq.index]!;
+        if (n < 0) continue;
         // an input processed to the end of what was fetched is done through it, commit markers included
         next.set(cq.topic, PartitionGroup.length(cq) === 0 ? Math.max(n, cq.fetchedNext) : n);
       }
@@ -657,6 +665,9 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
           if (task.group.size > 0) void exclusive(task, () => drain(task, undefined)).catch((err: unknown) => log(`task ${task.partition}: processing failed: ${errorMessage(err)}`));
         });
       }
+      const observer = opts.observer;
+      if (observer?.fetchStart) consumer.on(consumer.events.FETCH_START, () => observer.fetchStart!());
+      if (observer?.fetchEnd) consumer.on(consumer.events.FETCH, () => observer.fetchEnd!());
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (state === 'stopping' || state === 'stopped') return;
         fatal(payload.error);

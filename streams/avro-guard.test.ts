@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { findRootDir } from '../config/index.js';
-import { checkAvroBody, DEFAULT_DECODE_LIMITS } from './avro-guard.js';
+import { checkAvroBody, compileAvroCheck, DEFAULT_DECODE_LIMITS } from './avro-guard.js';
 import { DecodeError } from './errors.js';
 import { readTopicSchema } from './serde.js';
 import { AVRO_TOPIC_KEYS } from './topics.js';
@@ -65,5 +65,52 @@ describe('checkAvroBody (issue 8: bounded decoding)', () => {
     const feedback = avro.Type.forSchema(readTopicSchema(schemasDir, 'feedback'));
     const bad = Buffer.concat([str('e'), str('u'), varint(0), varint(5)]);
     expect(() => checkAvroBody(feedback, bad)).toThrow(/trackId: union branch 5 out of range/);
+  });
+});
+
+describe('compileAvroCheck (the serde\'s per-schema check)', () => {
+  /** What a check does with a body: passes, or the error message it throws. */
+  const outcome = (check: () => void): string => {
+    try {
+      check();
+      return 'ok';
+    } catch (err) {
+      return `${(err as Error).constructor.name}: ${(err as Error).message}`;
+    }
+  };
+  // a deterministic generator (xorshift), so that a failure can be replayed
+  let seed = 0x2545f491;
+  const next = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+
+  it('accepts and rejects exactly what checkAvroBody does, with its messages, on valid, cut and corrupted bodies of every schema', () => {
+    const limits = { maxItems: 3, maxBytes: 12 }; // low, so that random records pass them and go over them
+    let rejected = 0;
+    for (const key of AVRO_TOPIC_KEYS) {
+      const type = avro.Type.forSchema(readTopicSchema(schemasDir, key));
+      const check = compileAvroCheck(type, limits);
+      for (let i = 0; i < 200; i++) {
+        const valid = type.toBuffer(type.random());
+        const bodies = [valid, valid.subarray(0, Math.floor(next() * valid.length)), Buffer.concat([valid, Buffer.from([0])])];
+        const corrupt = Buffer.from(valid);
+        for (let k = 0; k < 3 && corrupt.length; k++) corrupt[Math.floor(next() * corrupt.length)] = Math.floor(next() * 256);
+        bodies.push(corrupt);
+        for (const body of bodies) {
+          const want = outcome(() => checkAvroBody(type, body, limits));
+          expect(outcome(() => check(body)), `${key} ${body.toString('hex')}`).toBe(want);
+          if (want !== 'ok') rejected++;
+        }
+      }
+    }
+    expect(rejected).toBeGreaterThan(1000); // the rejections were exercised, not only the passes
+  });
+
+  it('names the field of a forged count, as checkAvroBody does', () => {
+    const forged = Buffer.concat([head(), varint(2 ** 31), str('t1')]);
+    expect(() => compileAvroCheck(playlistType)(forged)).toThrow(/^tracks: claims 2147483648 items or more, over the limit of 100000$/);
   });
 });

@@ -141,3 +141,146 @@ export function checkAvroBody(type: avro.Type, body: Buffer, limits: DecodeLimit
   walk(type as AnyType, c, limits);
   if (c.pos !== body.length) fail({ ...c, path: [] }, `${body.length - c.pos} bytes left over after the record`);
 }
+
+/*
+ * The same check compiled once per writer schema (the serde caches it with the schema's resolver): a tree of
+ * closures instead of a switch on the type per value, and no field path kept on the way. It only ever says
+ * "fine" or "not sure": on anything it would reject, `checkAvroBody` walks the body again and throws the
+ * error, so the messages (field path included) and what is accepted stay those of `checkAvroBody`.
+ */
+
+/** Thrown (never caught outside this module) when the compiled check finds something to report. */
+const REJECT = new Error('rejected by the compiled Avro check');
+/** The body being checked and the position in it: one check runs at a time (it never awaits). */
+const EMPTY = Buffer.alloc(0);
+let body: Buffer = EMPTY;
+let at = 0;
+
+function fastLong(): number {
+  let n = 0;
+  let scale = 1;
+  for (let i = 0; ; i++) {
+    if (i >= 10 || at >= body.length) throw REJECT;
+    const b = body[at++]!;
+    n += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) break;
+    scale *= 128;
+  }
+  return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+}
+
+function fastSkip(n: number): void {
+  if (n > body.length - at) throw REJECT;
+  at += n;
+}
+
+type Check = () => void;
+const nothing: Check = () => {};
+
+function compile(t: AnyType, limits: DecodeLimits, named: Map<AnyType, Check>): Check {
+  if (t.underlyingType) return compile(t.underlyingType, limits, named);
+  switch (t.typeName) {
+    case 'null':
+      return nothing;
+    case 'boolean':
+      return () => fastSkip(1);
+    case 'int':
+    case 'long':
+      return () => { fastLong(); };
+    case 'float':
+      return () => fastSkip(4);
+    case 'double':
+      return () => fastSkip(8);
+    case 'string':
+    case 'bytes': {
+      const max = limits.maxBytes;
+      return () => {
+        const n = fastLong();
+        if (n < 0 || n > max) throw REJECT;
+        fastSkip(n);
+      };
+    }
+    case 'fixed': {
+      const size = t.size ?? 0;
+      return () => fastSkip(size);
+    }
+    case 'enum': {
+      const symbols = t.symbols?.length ?? 0;
+      return () => {
+        const i = fastLong();
+        if (i < 0 || i >= symbols) throw REJECT;
+      };
+    }
+    case 'array':
+    case 'map': {
+      const item = compile(t.typeName === 'array' ? t.itemsType! : t.valuesType!, limits, named);
+      const key = t.typeName === 'map' ? compile(STRING, limits, named) : nothing;
+      const max = limits.maxItems;
+      return () => {
+        let total = 0;
+        for (;;) {
+          let n = fastLong();
+          if (n === 0) return;
+          if (n < 0) {
+            n = -n;
+            fastLong();
+          }
+          total += n;
+          if (total > max) throw REJECT;
+          for (let i = 0; i < n; i++) {
+            key();
+            item();
+          }
+        }
+      };
+    }
+    case 'record':
+    case 'error': {
+      const done = named.get(t);
+      if (done) return done;
+      // a record may contain itself (a linked list): its check is looked up when it runs, not when it is built
+      let fields: Check[] = [];
+      const check: Check = () => {
+        for (let i = 0; i < fields.length; i++) fields[i]!();
+      };
+      named.set(t, check);
+      fields = (t.fields ?? []).map((f) => compile(f.type, limits, named));
+      return check;
+    }
+    case 'union:unwrapped':
+    case 'union:wrapped': {
+      let branches: Check[] = [];
+      const check: Check = () => {
+        const branch = branches[fastLong()];
+        if (!branch) throw REJECT;
+        branch();
+      };
+      branches = (t.types ?? []).map((b) => compile(b, limits, named));
+      return check;
+    }
+    default:
+      return () => { throw REJECT; };
+  }
+}
+
+/**
+ * `checkAvroBody` for one writer type, built once: returns a function that throws what `checkAvroBody(type,
+ * body, limits)` throws and accepts what it accepts.
+ */
+export function compileAvroCheck(type: avro.Type, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): (body: Buffer) => void {
+  const check = compile(type as AnyType, limits, new Map());
+  return (bytes) => {
+    body = bytes;
+    at = 0;
+    let ok = false;
+    try {
+      check();
+      ok = at === bytes.length;
+    } catch (err) {
+      if (err !== REJECT) throw err;
+    } finally {
+      body = EMPTY; // holds no record's bytes between calls
+    }
+    if (!ok) checkAvroBody(type, bytes, limits); // throws the error, naming the field
+  };
+}

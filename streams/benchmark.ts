@@ -33,31 +33,87 @@ export interface RuntimeBenchResult {
   /** Restoring that topology's store from its changelog, as a task does on assignment. */
   readonly restorePerSec: number;
   readonly changelogRecords: number;
-  /** Seconds of each step; rawConsume and eos from the first record consumed to the last. */
+  /**
+   * Seconds of each step; rawConsume, decode and eos from the consumer's first fetch request to the last record
+   * processed, less (the app) the wait for its tasks after the first fetch came back.
+   */
   readonly seconds: { readonly produce: number; readonly rawConsume: number; readonly decode: number; readonly eos: number; readonly restore: number };
-  /** Seconds before the first record: kafkajs's group join; the app's changelog topics, join and task set-up. */
-  readonly setupSeconds: { readonly rawConsume: number; readonly eos: number };
+  /** CPU seconds of the benchmark's process over the same spans. */
+  readonly cpuSeconds: { readonly rawConsume: number; readonly decode: number; readonly eos: number };
+  /** Seconds before those spans: kafkajs's group join; the app's changelog topics, join and task set-up. */
+  readonly setupSeconds: { readonly rawConsume: number; readonly decode: number; readonly eos: number };
+  /** Seconds of each consumer's first fetch, request to response (in the spans). */
+  readonly firstFetchSeconds: { readonly rawConsume: number; readonly decode: number; readonly eos: number };
+  /** Seconds the app's first fetched records waited for its tasks to be built (not in the eos span). */
+  readonly waitedForTasksSeconds: number;
 }
 
 const BENCH_TOPICS: readonly TopicKey[] = ['listens', 'feedback', 'interactionWindows', 'deadLetters'];
 
+/** When a consumer's timed span starts and ends: wall clock and this process's CPU time. */
+interface Mark {
+  readonly at: number;
+  readonly cpu: NodeJS.CpuUsage;
+}
+
+const mark = (): Mark => ({ at: performance.now(), cpu: process.cpuUsage() });
+
+/** A consumer's first fetch (kafkajs's `consumer.fetch_start` and `consumer.fetch` events): where its span starts. */
+class FirstFetch {
+  start: Mark | undefined;
+  end: Mark | undefined;
+  readonly started = (): void => {
+    this.start ??= mark();
+  };
+  readonly ended = (): void => {
+    if (this.start) this.end ??= mark();
+  };
+}
+
+/** One consumer's timing (see {@link timeRecords}). */
+export interface RecordTiming {
+  /** Seconds in the span: from the first fetch request to the last record, less any wait for tasks. */
+  readonly seconds: number;
+  /** CPU seconds of this process (every thread: the consumer, its decoding, GC) in the same span. */
+  readonly cpuSeconds: number;
+  /** Seconds before the first fetch request: connecting, joining the group (the app: creating topics too). */
+  readonly setup: number;
+  /** Seconds the first fetch took, request to response (in the span). */
+  readonly firstFetch: number;
+  /** Seconds from the first fetch's response until the consumer could process it (the app building its tasks), not in the span. */
+  readonly waitedForTasks: number;
+}
+
 /**
- * Seconds from the first record counted to the last: the throughput once consuming, without the group join,
- * topic creation and task set-up that both consumers pay once (reported separately).
+ * Times a consumer from its first fetch request to the last record counted. The first fetch is in the span:
+ * kafkajs hands over nothing before it has read up to ~10 MB of records. The group join before it is not.
+ * `ready` says when the consumer can process at all (the app: every task fenced and restored); if the first
+ * fetch's records arrive before that, the wait for the tasks is left out of the span (and its CPU time with it)
+ * and reported apart, so that every consumer is charged for fetching and processing and nothing else.
  */
-async function timeRecords(count: () => number, n: number, what: string, timeoutMs: number): Promise<{ seconds: number; setup: number }> {
+async function timeRecords(count: () => number, n: number, what: string, timeoutMs: number, fetch: FirstFetch, ready: () => boolean = () => true): Promise<RecordTiming> {
   const start = performance.now();
   const deadline = Date.now() + timeoutMs;
-  let first: number | undefined;
+  let readyAt: Mark | undefined;
   for (;;) {
-    const c = count();
-    if (first === undefined && c > 0) first = performance.now();
-    if (c >= n) break;
+    if (readyAt === undefined && ready()) readyAt = mark();
+    if (count() >= n) break;
     if (Date.now() > deadline) throw new Error(`benchmark: timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 2));
   }
-  const end = performance.now();
-  return { seconds: (end - (first ?? end)) / 1000, setup: ((first ?? end) - start) / 1000 };
+  const end = mark();
+  const from = fetch.start ?? end;
+  const fetched = fetch.end ?? from;
+  // a wait for tasks after the first fetch came back: [fetched, readyAt]
+  const resumed = readyAt !== undefined && readyAt.at > fetched.at ? readyAt : fetched;
+  const cpu = (m: Mark) => (m.cpu.user + m.cpu.system) / 1e6;
+  return {
+    seconds: (end.at - resumed.at + fetched.at - from.at) / 1000,
+    cpuSeconds: cpu(end) - cpu(resumed) + cpu(fetched) - cpu(from),
+    setup: (from.at - start) / 1000,
+    firstFetch: (fetched.at - from.at) / 1000,
+    waitedForTasks: (resumed.at - fetched.at) / 1000,
+  };
 }
 
 /**
@@ -99,10 +155,13 @@ export async function benchmarkRuntime(opts: RuntimeBenchOptions): Promise<Runti
     // kafkajs alone: consume both inputs, count, nothing else
     let consumed = 0;
     const raw = kafka.consumer({ groupId: `${appId}-raw`, readUncommitted: false });
+    const rawFetch = new FirstFetch();
+    raw.on(raw.events.FETCH_START, rawFetch.started);
+    raw.on(raw.events.FETCH, rawFetch.ended);
     await raw.connect();
     await raw.subscribe({ topics: [topics.name('listens'), topics.name('feedback')], fromBeginning: true });
     const rawRun = raw.run({ partitionsConsumedConcurrently: 3, eachBatch: async ({ batch }) => { consumed += batch.messages.length; } });
-    const rawTime = await timeRecords(() => consumed, n, 'kafkajs to consume every record', 600_000);
+    const rawTime = await timeRecords(() => consumed, n, 'kafkajs to consume every record', 600_000, rawFetch);
     await rawRun;
     await raw.disconnect();
     log(`kafkajs: ${n} records in ${rawTime.seconds.toFixed(2)} s (after ${rawTime.setup.toFixed(2)} s of set-up)`);
@@ -110,6 +169,9 @@ export async function benchmarkRuntime(opts: RuntimeBenchOptions): Promise<Runti
     // kafkajs and the Avro serde: what any decoding consumer pays, without state or transactions
     let decoded = 0;
     const dec = kafka.consumer({ groupId: `${appId}-decode`, readUncommitted: false });
+    const decFetch = new FirstFetch();
+    dec.on(dec.events.FETCH_START, decFetch.started);
+    dec.on(dec.events.FETCH, decFetch.ended);
     await dec.connect();
     await dec.subscribe({ topics: [topics.name('listens'), topics.name('feedback')], fromBeginning: true });
     const listensTopic = topics.name('listens');
@@ -123,18 +185,19 @@ export async function benchmarkRuntime(opts: RuntimeBenchOptions): Promise<Runti
         }
       },
     });
-    const decodeTime = await timeRecords(() => decoded, n, 'kafkajs and the serde to decode every record', 600_000);
+    const decodeTime = await timeRecords(() => decoded, n, 'kafkajs and the serde to decode every record', 600_000, decFetch);
     await decRun;
     await dec.disconnect();
     log(`kafkajs + Avro decode: ${n} records in ${decodeTime.seconds.toFixed(2)} s`);
 
     // the exactly-once counting topology over the same records
-    const app = createStreamsApp({ kafka, serde, topology: createCountingTopology({ applicationId: appId, forward: false }), log });
+    const eosFetch = new FirstFetch();
+    const app = createStreamsApp({ kafka, serde, topology: createCountingTopology({ applicationId: appId, forward: false }), log, observer: { fetchStart: eosFetch.started, fetchEnd: eosFetch.ended } });
     const started = app.start();
-    const eosTime = await timeRecords(() => app.stats.processed, n, 'the counting topology to process every record', 600_000);
+    const eosTime = await timeRecords(() => app.stats.processed, n, 'the counting topology to process every record', 600_000, eosFetch, () => app.ready());
     await started;
     await app.stop();
-    log(`exactly-once counting: ${n} records in ${eosTime.seconds.toFixed(2)} s (after ${eosTime.setup.toFixed(2)} s of set-up; ${app.stats.batches} transactions)`);
+    log(`exactly-once counting: ${n} records in ${eosTime.seconds.toFixed(2)} s (after ${eosTime.setup.toFixed(2)} s of set-up and ${eosTime.waitedForTasks.toFixed(2)} s waiting for tasks; ${app.stats.batches} transactions)`);
 
     // restoring its store from the changelog, partition by partition, as tasks do
     t = performance.now();
@@ -147,7 +210,10 @@ export async function benchmarkRuntime(opts: RuntimeBenchOptions): Promise<Runti
     return {
       events: n, users, rawConsumePerSec: n / rawTime.seconds, decodePerSec: n / decodeTime.seconds, eosPerSec: n / eosTime.seconds, restorePerSec: changelogRecords / restore, changelogRecords,
       seconds: { produce, rawConsume: rawTime.seconds, decode: decodeTime.seconds, eos: eosTime.seconds, restore },
-      setupSeconds: { rawConsume: rawTime.setup, eos: eosTime.setup },
+      cpuSeconds: { rawConsume: rawTime.cpuSeconds, decode: decodeTime.cpuSeconds, eos: eosTime.cpuSeconds },
+      setupSeconds: { rawConsume: rawTime.setup, decode: decodeTime.setup, eos: eosTime.setup },
+      firstFetchSeconds: { rawConsume: rawTime.firstFetch, decode: decodeTime.firstFetch, eos: eosTime.firstFetch },
+      waitedForTasksSeconds: eosTime.waitedForTasks,
     };
   } finally {
     const admin = kafka.admin();

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
-import { checkAvroBody, DEFAULT_DECODE_LIMITS, type DecodeLimits } from './avro-guard.js';
+import { compileAvroCheck, DEFAULT_DECODE_LIMITS, type DecodeLimits } from './avro-guard.js';
 import { DecodeError, TransientError, ValidationError, errorMessage } from './errors.js';
 import { withRetry } from './retry.js';
 import { AVRO_TOPIC_KEYS, TOPICS, type AvroTopicKey, type TopicNames, type TopicValues } from './topics.js';
@@ -26,6 +26,12 @@ export interface AvroSerde {
    * Throws {@link DecodeError} (not retriable) or {@link TransientError} (registry unreachable).
    */
   decode<K extends AvroTopicKey>(key: K, bytes: Buffer): Promise<TopicValues[K]>;
+  /**
+   * {@link decode} without a promise when the writer's schema is known already (the common case: it is fetched
+   * once per id): the value, or `undefined` when the schema is still to be fetched (then call `decode`). Throws
+   * the same {@link DecodeError}s as `decode`, from the same checks.
+   */
+  decodeCached?<K extends AvroTopicKey>(key: K, bytes: Buffer): TopicValues[K] | undefined;
 }
 
 export interface SerdeOptions {
@@ -85,16 +91,39 @@ export async function createAvroSerde(opts: SerdeOptions): Promise<AvroSerde> {
   // Decoding resolves the writer's schema (fetched once per id, then cached by the registry client) into
   // this process's reader type; resolvers are built once per (topic, writer id), never per record.
   const limits = opts.limits ?? DEFAULT_DECODE_LIMITS;
-  type Resolved = { readonly writer: avro.Type; readonly resolver: avro.Resolver | null };
+  type Resolved = { readonly writer: avro.Type; readonly check: (body: Buffer) => void; readonly resolver: avro.Resolver | null };
   const resolved = new Map<AvroTopicKey, Map<number, Resolved>>(); // by topic, then writer id: no key string per record
   const resolverFor = async (key: AvroTopicKey, id: number): Promise<Resolved> => {
     const writer = (await opts.registry.getSchema(id)) as unknown as avro.Type;
     const { type } = reader(key);
-    const entry = { writer, resolver: writer.equals(type) ? null : type.createResolver(writer) };
+    const entry = { writer, check: compileAvroCheck(writer, limits), resolver: writer.equals(type) ? null : type.createResolver(writer) };
     let byId = resolved.get(key);
     if (!byId) resolved.set(key, (byId = new Map()));
     byId.set(id, entry);
     return entry;
+  };
+  /** The writer's schema id of Confluent wire-format bytes (the magic byte checked first). */
+  const schemaId = (key: AvroTopicKey, bytes: Buffer): number => {
+    reader(key); // an unknown topic fails as before, whatever the bytes
+    if (bytes.length < 5 || bytes[0] !== 0) {
+      throw new DecodeError(`not in Confluent wire format (magic byte ${bytes[0] ?? 'missing'}, ${bytes.length} bytes)`);
+    }
+    return bytes.readInt32BE(1);
+  };
+  /** The bound checks, then the Avro decode, with the writer's schema resolved: synchronous, so no await per record. */
+  const decodeWith = (key: AvroTopicKey, type: avro.Type, id: number, entry: Resolved, bytes: Buffer): unknown => {
+    const { check, resolver } = entry;
+    const body = bytes.subarray(5);
+    try {
+      check(body);
+    } catch (err) {
+      throw new DecodeError(`undecodable Avro for ${type.name ?? key} (schema id ${id}): ${errorMessage(err)}`, {}, { cause: err });
+    }
+    try {
+      return resolver ? type.fromBuffer(body, resolver) : type.fromBuffer(body);
+    } catch (err) {
+      throw new DecodeError(`undecodable Avro for ${type.name ?? key} (schema id ${id}): ${errorMessage(err)}`, {}, { cause: err });
+    }
   };
   return {
     topics: opts.topics,
@@ -111,10 +140,7 @@ export async function createAvroSerde(opts: SerdeOptions): Promise<AvroSerde> {
     },
     async decode(key, bytes) {
       const { type } = reader(key);
-      if (bytes.length < 5 || bytes[0] !== 0) {
-        throw new DecodeError(`not in Confluent wire format (magic byte ${bytes[0] ?? 'missing'}, ${bytes.length} bytes)`);
-      }
-      const id = bytes.readInt32BE(1);
+      const id = schemaId(key, bytes);
       let entry = resolved.get(key)?.get(id);
       try {
         entry ??= await resolverFor(key, id);
@@ -126,20 +152,13 @@ export async function createAvroSerde(opts: SerdeOptions): Promise<AvroSerde> {
         }
         throw new DecodeError(`writer schema ${id} cannot be read as ${type.name ?? key}: ${errorMessage(err)}`, {}, { cause: err });
       }
-      const { writer, resolver } = entry;
-      const body = bytes.subarray(5);
-      try {
-        checkAvroBody(writer, body, limits);
-      } catch (err) {
-        throw new DecodeError(`undecodable Avro for ${type.name ?? key} (schema id ${id}): ${errorMessage(err)}`, {}, { cause: err });
-      }
-      let value: unknown;
-      try {
-        value = resolver ? type.fromBuffer(body, resolver) : type.fromBuffer(body);
-      } catch (err) {
-        throw new DecodeError(`undecodable Avro for ${type.name ?? key} (schema id ${id}): ${errorMessage(err)}`, {}, { cause: err });
-      }
-      return value as TopicValues[typeof key];
+      return decodeWith(key, type, id, entry, bytes) as TopicValues[typeof key];
+    },
+    decodeCached(key, bytes) {
+      const id = schemaId(key, bytes);
+      const entry = resolved.get(key)?.get(id);
+      if (entry === undefined) return undefined;
+      return decodeWith(key, reader(key).type, id, entry, bytes) as TopicValues[typeof key];
     },
   };
 }

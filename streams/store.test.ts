@@ -69,4 +69,27 @@ describe('task stores (issue 8: writes become state only when their batch commit
     s.commit();
     expect([...s.entries()]).toEqual([['a', { n: 2, tags: [] }]]);
   });
+
+  it('rolls back only the last record after many records, a rollback or a commit between them', () => {
+    const s = createTaskStore(spec);
+    for (let i = 1; i <= 3; i++) { // records that each write a and b
+      s.mark();
+      s.put('a', { n: i, tags: [] });
+      s.put('b', { n: 10 * i, tags: [] });
+    }
+    s.mark(); // record 4 fails
+    s.put('b', { n: 40, tags: [] });
+    s.rollback();
+    s.mark(); // record 5 writes nothing and succeeds; record 6 fails before writing: nothing to undo
+    s.mark();
+    s.rollback();
+    expect(s.get('a')).toEqual({ n: 3, tags: [] });
+    expect(s.get('b')).toEqual({ n: 30, tags: [] });
+    s.commit();
+    s.mark(); // after a commit, a failed record writing a key it wrote in the batch before still restores the committed value
+    s.put('a', { n: 7, tags: [] });
+    s.rollback();
+    expect(s.get('a')).toEqual({ n: 3, tags: [] });
+    expect(s.pending()).toEqual([]);
+  });
 });

@@ -73,21 +73,21 @@ export function createTaskStore<V>(spec: StoreSpec<V>): TaskStore<V> {
   const buffer = new Map<string, V | typeof DELETED>();
   const readCache = new Map<string, V>();
   let encoded: Map<string, Buffer | null> | undefined;
-  /** Since the last mark: each key's buffered entry before its first write (undefined: none). */
-  let journal: Map<string, V | typeof DELETED | undefined> | undefined;
+  /**
+   * Since the last mark, per write: the key and its buffered entry before the write (undefined: none), in pairs.
+   * Undone newest first, so each key ends at its entry before the record's first write. Reused across records.
+   */
+  const journal: Array<string | V | typeof DELETED | undefined> = [];
   let marked = false;
   const clear = () => {
     buffer.clear();
     readCache.clear();
     encoded = undefined;
-    journal = undefined;
+    journal.length = 0;
     marked = false;
   };
   const write = (key: string, value: V | typeof DELETED) => {
-    if (marked) {
-      journal ??= new Map();
-      if (!journal.has(key)) journal.set(key, buffer.get(key));
-    }
+    if (marked) journal.push(key, buffer.get(key));
     buffer.set(key, value);
     encoded = undefined;
   };
@@ -147,14 +147,16 @@ export function createTaskStore<V>(spec: StoreSpec<V>): TaskStore<V> {
     abort: clear,
     mark() {
       marked = true;
-      journal = undefined;
+      if (journal.length > 0) journal.length = 0;
     },
     rollback() {
-      for (const [k, prev] of journal ?? []) {
+      for (let i = journal.length - 2; i >= 0; i -= 2) {
+        const k = journal[i] as string;
+        const prev = journal[i + 1] as V | typeof DELETED | undefined;
         if (prev === undefined) buffer.delete(k);
         else buffer.set(k, prev);
       }
-      journal = undefined;
+      journal.length = 0;
       readCache.clear(); // a value read and mutated in place by the failed record is read afresh
       encoded = undefined;
     },

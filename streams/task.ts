@@ -39,6 +39,10 @@ export interface StreamsObserver {
   batch?(partition: number, records: number, seconds: number): void;
   /** A record went to the dead-letter topic; `code` as in its `dlq.reason.code` header. */
   deadLetter?(code: string): void;
+  /** The app's consumer starts a fetch request (kafkajs's `consumer.fetch_start`; `buddies bench runtime` times from the first). */
+  fetchStart?(): void;
+  /** A fetch request of the app's consumer came back (kafkajs's `consumer.fetch`), before its batches are processed. */
+  fetchEnd?(): void;
 }
 
 export function emptyStats(): StreamsAppStats {
@@ -51,6 +55,8 @@ export interface Task<I extends AvroTopicKey> {
   /** exactly-once on a broker: the task's own transactional producer (`<applicationId>-<partition>`). */
   readonly producer: Producer | undefined;
   readonly stores: ReadonlyMap<string, TaskStore<unknown>>;
+  /** The same stores in an array: marked and rolled back per record, without an iterator each time. */
+  readonly storeList: readonly TaskStore<unknown>[];
   readonly processor: TaskProcessor<I>;
   /** The context `process` gets; its outputs and dead letters collect in `out` and `dead`, emptied per record. */
   readonly ctx: TaskContext;
@@ -188,8 +194,12 @@ export interface TaskRuntime<I extends AvroTopicKey> {
   /** A task with empty stores (restore them before `init`). */
   newTask(partition: number, producer: Producer | undefined, startOffsets: ReadonlyMap<string, bigint>): Task<I>;
   contextFor(task: Task<I>, outputs: Outputs, deadLetters?: DeadLetters): TaskContext;
-  /** Decodes and processes one record; returns its outputs, or the record as a dead letter. Throws only retriable errors. */
-  handle(task: Task<I>, input: I, message: KafkaMessage, topic: string, onRetry?: () => void): Promise<TopicMessages[]>;
+  /**
+   * Decodes and processes one record; returns its outputs, or the record as a dead letter. Throws (or rejects
+   * with) only retriable errors. Returns without a promise when nothing needed one (the common case); an empty
+   * result may be a shared array: never add to it.
+   */
+  handle(task: Task<I>, input: I, message: KafkaMessage, topic: string, onRetry?: () => void): TopicMessages[] | Promise<TopicMessages[]>;
   /** Runs the stream-time punctuations that the task's stream time has reached. */
   punctuateStreamTime(task: Task<I>, outputs: Outputs): Promise<void>;
   encodeOutputs(outputs: Outputs): Promise<TopicMessages[]>;
@@ -273,6 +283,81 @@ export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptio
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
 
+  function rollback(task: Task<I>): void {
+    for (const s of task.storeList) s.rollback();
+  }
+
+  /** Runs the processor on a decoded value; returns its promise when it has one (then it has not finished). */
+  function processValue(task: Task<I>, input: I, message: KafkaMessage, topic: string, value: unknown): void | Promise<void> {
+    task.out.length = 0;
+    task.dead.length = 0;
+    for (const s of task.storeList) s.mark();
+    const record = {
+      input, topic, partition: task.partition, offset: message.offset, key: message.key?.toString() ?? null, value,
+      headers: message.headers ?? {}, timestamp: Number(message.timestamp), message,
+    } as TaskRecord<I>;
+    const done = task.processor.process(record, task.ctx) as unknown;
+    return done instanceof Promise || (done !== null && typeof done === 'object' && typeof (done as PromiseLike<void>).then === 'function')
+      ? Promise.resolve(done as PromiseLike<void>)
+      : undefined;
+  }
+
+  /** The record's outputs (encoded) and dead letters; on failure its store writes are rolled back. */
+  async function results(task: Task<I>): Promise<TopicMessages[]> {
+    try {
+      if (task.out.length === 0 && task.dead.length === 0) return NOTHING;
+      return [...(task.out.length ? await encodeOutputs(task.out) : []), ...task.dead];
+    } catch (err) {
+      rollback(task);
+      throw err;
+    }
+  }
+
+  /** One attempt at a record: decode (fetching the writer's schema if need be), process, encode the outputs. */
+  async function attempt(task: Task<I>, input: I, message: KafkaMessage, topic: string): Promise<TopicMessages[]> {
+    const value = await serde.decode(input, message.value as Buffer);
+    try {
+      await processValue(task, input, message, topic, value);
+    } catch (err) {
+      rollback(task); // the failed attempt's store writes go with it
+      throw err;
+    }
+    return results(task);
+  }
+
+  /** The first attempt's outcome, or on its failure what {@link recover} makes of it. */
+  async function settle(task: Task<I>, input: I, message: KafkaMessage, topic: string, onRetry: (() => void) | undefined, first: Promise<TopicMessages[]>): Promise<TopicMessages[]> {
+    try {
+      return await first;
+    } catch (err) {
+      return recover(task, input, message, topic, onRetry, err);
+    }
+  }
+
+  /**
+   * A record's first attempt failed with `err`: a retriable error is retried (backing off, the whole attempt
+   * again) until it passes or the retries run out; then, or at once for any other error, the record is a dead
+   * letter. Throws only retriable errors (retries exhausted: the batch aborts and is redone).
+   */
+  async function recover(task: Task<I>, input: I, message: KafkaMessage, topic: string, onRetry: (() => void) | undefined, err: unknown): Promise<TopicMessages[]> {
+    try {
+      const retries = opts.retry?.retries ?? 5;
+      if (!isRetriable(err) || retries < 1) throw err;
+      const wait = backoffMs(1, opts.retry);
+      stats.retries++;
+      log(`retry 1 in ${wait} ms: ${errorMessage(err)}`);
+      onRetry?.();
+      await delay(wait);
+      return await withRetry(() => attempt(task, input, message, topic), {
+        ...opts.retry, retries: retries - 1,
+        onRetry: (e, n, w) => { stats.retries++; log(`retry ${n + 1} in ${w} ms: ${errorMessage(e)}`); onRetry?.(); },
+      });
+    } catch (e) {
+      if (isRetriable(e)) throw e; // retries exhausted on a passing failure: the batch aborts and is redone
+      return [deadLetterFor(task, topic, message, e)];
+    }
+  }
+
   return {
     stats,
     changelogs,
@@ -283,7 +368,7 @@ export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptio
       const out: Outputs = [];
       const dead: DeadLetters = [];
       const task: Task<I> = {
-        partition, producer, stores, processor: topology.processor(partition), startOffsets, out, dead,
+        partition, producer, stores, storeList: [...stores.values()], processor: topology.processor(partition), startOffsets, out, dead,
         ctx: undefined as unknown as TaskContext,
         streamTime: 0, queue: Promise.resolve(), timers: [], nextStreamPunctuation, closed: false,
         group: new PartitionGroup(topology.inputs.map((i) => topics.name(i))), blockedSince: 0, idleTimer: undefined,
@@ -293,46 +378,31 @@ export function createTaskRuntime<I extends AvroTopicKey>(opts: TaskRuntimeOptio
     },
     contextFor,
     encodeOutputs,
-    async handle(task, input, message, topic, onRetry) {
-      if (message.value === null) return NOTHING; // a tombstone on an input: nothing to process
-      const attempt = async (): Promise<TopicMessages[]> => {
-        const value = await serde.decode(input, message.value as Buffer);
-        task.out.length = 0;
-        task.dead.length = 0;
-        for (const s of task.stores.values()) s.mark();
-        const record = {
-          input, topic, partition: task.partition, offset: message.offset, key: message.key?.toString() ?? null, value,
-          headers: message.headers ?? {}, timestamp: Number(message.timestamp), message,
-        } as TaskRecord<I>;
-        try {
-          await task.processor.process(record, task.ctx);
-          if (task.out.length === 0 && task.dead.length === 0) return NOTHING;
-          return [...(task.out.length ? await encodeOutputs(task.out) : []), ...task.dead];
-        } catch (err) {
-          for (const s of task.stores.values()) s.rollback(); // the failed attempt's store writes go with it
-          throw err;
-        }
-      };
+    handle(task, input, message, topic, onRetry) {
+      const bytes = message.value;
+      if (bytes === null) return NOTHING; // a tombstone on an input: nothing to process
+      // The common case, without a promise or a closure: the writer's schema is cached, the processor and the
+      // outputs are synchronous. Anything else (a schema to fetch, an async processor, outputs to encode, a failure)
+      // goes on through promises, and a failure through the same retries and dead letters as every later attempt.
+      let value: unknown;
       try {
-        try {
-          return await attempt(); // the common case, without the retry machinery
-        } catch (err) {
-          const retries = opts.retry?.retries ?? 5;
-          if (!isRetriable(err) || retries < 1) throw err;
-          const wait = backoffMs(1, opts.retry);
-          stats.retries++;
-          log(`retry 1 in ${wait} ms: ${errorMessage(err)}`);
-          onRetry?.();
-          await delay(wait);
-          return await withRetry(attempt, {
-            ...opts.retry, retries: retries - 1,
-            onRetry: (e, n, w) => { stats.retries++; log(`retry ${n + 1} in ${w} ms: ${errorMessage(e)}`); onRetry?.(); },
-          });
-        }
+        value = serde.decodeCached?.(input, bytes);
       } catch (err) {
-        if (isRetriable(err)) throw err; // retries exhausted on a passing failure: the batch aborts and is redone
-        return [deadLetterFor(task, topic, message, err)];
+        return recover(task, input, message, topic, onRetry, err);
       }
+      if (value === undefined) return settle(task, input, message, topic, onRetry, attempt(task, input, message, topic));
+      let done: void | Promise<void>;
+      try {
+        done = processValue(task, input, message, topic, value);
+      } catch (err) {
+        rollback(task); // the failed record's store writes go with it
+        return recover(task, input, message, topic, onRetry, err);
+      }
+      if (done !== undefined) {
+        return settle(task, input, message, topic, onRetry, done.then(() => results(task), (err: unknown) => { rollback(task); throw err; }));
+      }
+      if (task.out.length === 0 && task.dead.length === 0) return NOTHING;
+      return settle(task, input, message, topic, onRetry, results(task));
     },
     async punctuateStreamTime(task, outputs) {
       for (const [i, next] of task.nextStreamPunctuation) {
