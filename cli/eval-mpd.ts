@@ -1,4 +1,4 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { createLoadReport, listMpdSlices, readMpdDir } from '../data/index.js';
@@ -11,6 +11,7 @@ import { hashFile, recordRun } from '../runs/index.js';
 import { InputError, type Command } from './command.js';
 import { choiceFlag, choiceListFlag, intFlag, numberFlag, parseFlags, requiredFlag } from './flags.js';
 import { RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor } from './run-flags.js';
+import { makeDirs } from './dirs.js';
 
 const NAME = 'buddies eval mpd';
 
@@ -120,6 +121,9 @@ export const evalMpdCommand: Command = {
 
     const st = await stat(playlistsDir).catch(() => undefined);
     if (!st?.isDirectory()) throw new InputError(`--playlists ${playlistsDir}: no such directory`);
+    // before minutes of work, not after
+    await makeDirs(dirname(out), 'choose a writable path for --out');
+    if (values.markdown) await makeDirs(dirname(values.markdown), 'choose a writable path for --markdown');
     const report = createLoadReport();
     const playlists: PipelinePlaylist[] = [];
     for await (const p of readMpdDir(playlistsDir, report)) playlists.push(pipelinePlaylistFromMpd(p));
@@ -129,11 +133,9 @@ export const evalMpdCommand: Command = {
     const result = await runMpdEval(playlists, { ...opts, log });
     const table = formatMpdTable(result);
     process.stdout.write(`\n${table}`);
-    await mkdir(dirname(out), { recursive: true });
     await writeFile(out, `${JSON.stringify({ ...result, playlistsDir, date: new Date().toISOString() }, null, 2)}\n`);
     log(`wrote ${out}`);
     if (values.markdown) {
-      await mkdir(dirname(values.markdown), { recursive: true });
       await writeFile(values.markdown, table);
       log(`wrote ${values.markdown}`);
     }
