@@ -2,6 +2,7 @@ import { parseFlags } from './flags.js';
 import { generateWorld, WorldExistsError, WorldOptionsError, type GenerateProgress, type WorldOptions } from '../data/index.js';
 import { UsageError, type Command } from './command.js';
 import { createProgressLine, type ProgressLine } from './progress.js';
+import { makeDirs } from './dirs.js';
 
 const HELP = `usage: buddies generate --users N --playlists N --seed S --out DIR [options]
 
@@ -88,6 +89,7 @@ export const generateCommand: Command = {
       if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} ${raw} is not a number`);
       opts[key] = n;
     }
+    await makeDirs(v.out as string, 'choose a writable folder for --out');
     const started = Date.now();
     try {
       const summary = await generateWorld({

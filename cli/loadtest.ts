@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { benchmarkWsFanout, wsFanoutMarkdown, wsFanoutTable } from '../bench/ws-fanout.js';
 import { ensureOpenFiles, LoadAborted, runWsLoad, wsLoadTable, type WsLoadResult } from '../bench/ws-load.js';
@@ -7,6 +7,7 @@ import { InputError, UsageError, wantsHelp, type Command, type CommandContext } 
 import { choiceListFlag, intFlag, parseFlags, parseFlagsAndArgs } from './flags.js';
 import { gatewayAccess, gatewayReachable } from './gateway-access.js';
 import { INTERRUPTED, runInterruptible } from './progress.js';
+import { makeDirs } from './dirs.js';
 
 /** Loopback source ports are the bound on clients (net.ipv4.ip_local_port_range is 28,232 wide by default). */
 const MAX_CLIENTS = 25_000;
@@ -154,11 +155,11 @@ async function fanout(argv: string[], ctx: CommandContext): Promise<number> {
   const fd = ensureOpenFiles(clients + 512);
   if (fd) throw new InputError(fd);
   const log = (line: string) => process.stderr.write(`[loadtest fanout] ${line}\n`);
+  if (values.out) await makeDirs(dirname(values.out), 'choose a writable path for --out'); // before minutes of work
   const opts = { config: ctx.config, clients, seconds, rate, concurrency, systems, log };
   const r = await runInterruptible(log, "the servers, connections and topics of this run", (err) => err instanceof LoadAborted, (signal) => benchmarkWsFanout({ ...opts, signal }));
   if (r === INTERRUPTED) return 130;
   if (values.out) {
-    await mkdir(dirname(values.out), { recursive: true });
     await writeFile(values.out, wsFanoutMarkdown(r, opts, `buddies loadtest fanout ${argv.join(' ')}`.trim())).catch((err: unknown) => {
       throw new InputError(`--out ${values.out}: ${err instanceof Error ? err.message : String(err)}`);
     });
