@@ -132,7 +132,7 @@ describe('buddies models', () => {
     await writeFile(join(work, 'a-file'), '');
     ctx = { ...ctx, config: { ...down, modelsDir: join(work, 'a-file', 'models') } };
     await expect(models('publish', emb, '--kind', 'track-embeddings')).rejects.toThrow(
-      new InputError(`cannot use the model registry at ${join(work, 'a-file', 'models')} (ENOTDIR): set BUDDIES_MODELS_DIR to a writable folder`),
+      new InputError(`cannot make the folder ${join(work, 'a-file', 'models')} (ENOTDIR): set BUDDIES_MODELS_DIR to a writable folder`),
     );
     await expect(models('list')).rejects.toThrow(/^cannot use the model registry at .* \(ENOTDIR\)/);
 

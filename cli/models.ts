@@ -8,6 +8,7 @@ import { connectStreams, requireTopics } from '../streams/index.js';
 import { InputError, UsageError, type Command, type CommandContext } from './command.js';
 import { createDispatcher, type Subcommand } from './dispatch.js';
 import { choiceFlag, intFlag, numberFlag, parseFlagsAndArgs } from './flags.js';
+import { makeDirs } from './dirs.js';
 
 const KIND_NAMES = REGISTRY_KINDS.map((k) => MODEL_NAMES[k]);
 const E = DEFAULT_EMBEDDING_OPTIONS;
@@ -52,6 +53,12 @@ function formatMetrics(m: Readonly<Record<string, number>>): string {
 const versionLine = (v: ModelVersion): string => `${v.modelName} ${v.version} ${v.status} ${v.uri}\n`;
 
 const registryOf = (ctx: CommandContext): ModelRegistry => createModelRegistry(ctx.config.modelsDir);
+
+/** The registry, for a command that writes to it: its folder made first (a wrong one answered before any work). */
+async function writableRegistryOf(ctx: CommandContext): Promise<ModelRegistry> {
+  await makeDirs(ctx.config.modelsDir, 'set BUDDIES_MODELS_DIR to a writable folder');
+  return registryOf(ctx);
+}
 
 const LIST_HELP = `usage: buddies models list [--kind K] [--json]
 
@@ -109,7 +116,7 @@ export const modelsPublishCommand: Command = {
     if (dir === undefined) throw new UsageError('give the model folder: buddies models publish DIR --kind K');
     noExtra(positionals, 1);
     const kind = kindFlag(v.kind, true)!;
-    const registry = registryOf(ctx);
+    const registry = await writableRegistryOf(ctx);
     // the folder first: a wrong one is answered without waiting on any service, and nothing is written
     await checkArtifactFolder(kind, dir).catch(asInputError);
     // published (a candidate) before any service is asked: should Kafka be down, running it again announces the same version
@@ -152,8 +159,8 @@ export const modelsTrainEmbeddingsCommand: Command = {
     const method = choiceFlag('method', v.method, EMBEDDING_METHODS, E.method);
     const minCount = intFlag('min-count', v['min-count'], E.minCount);
     const seed = intFlag('seed', v.seed, E.seed, -(2 ** 31));
+    const registry = await writableRegistryOf(ctx);
     const clients = await announcer(ctx, ['playlists']);
-    const registry = registryOf(ctx);
     const version = await trainAndAnnounceEmbeddings({ kafka: clients.kafka, serde: clients.serde, registry, dims, method, minCount, seed, log }).catch((err: unknown) => {
       if (err instanceof EmptyPlaylistTableError) throw new InputError(`${err.message}: import some first (buddies import mpd DIR)`);
       return asInputError(err, registry.dir);

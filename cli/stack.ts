@@ -6,6 +6,7 @@ import {
 } from '../stack/index.js';
 import { UsageError, type Command } from './command.js';
 import { parseFlagsAndArgs } from './flags.js';
+import { makeDirs } from './dirs.js';
 
 const HELP = `usage: buddies stack <up|down|status|logs|setup> [service...] [options]
 
@@ -51,6 +52,7 @@ export const stackCommand: Command = {
     const only = pickServices(rest);
     const cfg = ctx.config;
     const log = (line: string) => process.stderr.write(`${line}\n`);
+    if (action === 'up') await makeDirs(cfg.stackDir, 'set BUDDIES_STACK_DIR to a writable folder');
     if (values.secure && action !== 'logs') {
       if (only) throw new UsageError('--secure acts on the whole secure stack: name no services');
       switch (action) {
