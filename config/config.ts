@@ -58,14 +58,19 @@ export interface BuddiesConfig {
   readonly lifecycle: {
     /** Share of users a canary serves when `buddies models canary` is given no --share. */
     readonly canaryShare: number;
+    /** The canary decision rule (lifecycle/decision.ts `CanaryRule` describes it). */
     readonly canary: {
       readonly minImpressions: number;
+      /** One-sided significance level of both tests, in (0, 0.5). */
       readonly alpha: number;
+      /** Non-inferiority margin as a share of production's rate, in [0, 1). */
       readonly margin: number;
       readonly maxFailedChecks: number;
       readonly deadlineMs: number;
+      /** How often the controller checks. */
       readonly intervalMs: number;
     };
+    /** The degradation rule (lifecycle/monitor.ts `MonitorOptions` describes it). */
     readonly monitor: {
       readonly recentMs: number;
       readonly baselineMs: number;

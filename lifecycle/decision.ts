@@ -1,3 +1,4 @@
+import type { BuddiesConfig } from '../config/index.js';
 import { clusteredRateVariance, nonInferiorityTest, worseTest, type Proportion, type ZTest } from './stats.js';
 
 /**
@@ -39,17 +40,7 @@ export const CANARY_METRICS: readonly CanaryMetric[] = ['ctr', 'follow_rate'];
  * decide past `deadlineMs` after the canary's start (too few impressions, or still inconclusive) fails, as does a
  * check whose data cannot be read; `maxFailedChecks` failures in a row roll back.
  */
-export interface CanaryRule {
-  readonly minImpressions: number;
-  /** One-sided significance level of both tests, in (0, 0.5). */
-  readonly alpha: number;
-  /** Non-inferiority margin as a share of production's rate, in [0, 1). */
-  readonly margin: number;
-  readonly maxFailedChecks: number;
-  readonly deadlineMs: number;
-  /** How often the controller checks. */
-  readonly intervalMs: number;
-}
+export type CanaryRule = BuddiesConfig['lifecycle']['canary'];
 
 export const DEFAULT_CANARY_RULE: CanaryRule = {
   minImpressions: 2000,

@@ -1,3 +1,4 @@
+import type { BuddiesConfig } from '../config/index.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { LifecycleRecorder, OnlineCounts, VersionCounts } from './warehouse.js';
 import { repeatEvery } from './every.js';
@@ -13,14 +14,7 @@ export const MONITORED_METRICS: readonly MonitoredMetric[] = ['ctr', 'follow_rat
  * click-through and follow rate, plays from its lists for listen-through), retraining is triggered; then not
  * again for `cooldownMs`. `k8s/alerts/buddies-rules.yaml` states the same condition as a Prometheus alert.
  */
-export interface MonitorOptions {
-  readonly recentMs: number;
-  readonly baselineMs: number;
-  readonly threshold: number;
-  readonly minSamples: number;
-  readonly intervalMs: number;
-  readonly cooldownMs: number;
-}
+export type MonitorOptions = BuddiesConfig['lifecycle']['monitor'];
 
 export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = {
   recentMs: 3_600_000,
