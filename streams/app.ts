@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, Producer, TopicMessages, Transaction } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, TopicMessages, Transaction } from 'kafkajs';
 import { coPartitionedAssigner } from './assigner.js';
 import { errorMessage, TransientError } from './errors.js';
 import { createIdempotentProducer } from './producer.js';
@@ -293,6 +293,55 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     );
   }
 
+  /**
+   * The batch's transaction (none at least once) and how its messages go out: in requests of bounded size, since a
+   * backlog batch's outputs and changelog can pass the broker's 1 MiB limit on a record batch (MESSAGE_TOO_LARGE);
+   * the requests are parts of the same transaction.
+   */
+  async function openBatch(task: Task<I>): Promise<{ txn: Transaction | undefined; send: (messages: TopicMessages[]) => Promise<void> }> {
+    const txn = task.producer ? await task.producer.transaction() : undefined;
+    const send = async (messages: TopicMessages[]) => {
+      for (const topicMessages of chunkTopicMessages(messages, MAX_REQUEST_BYTES)) {
+        if (txn) await txn.sendBatch({ topicMessages, acks: -1 });
+        else await sharedProducer!.sendBatch({ topicMessages, acks: -1 });
+      }
+    };
+    return { txn, send };
+  }
+
+  /**
+   * Called before each retry of a record: a retriable failure while stopping or rebalancing ends the batch, which
+   * aborts (and its records are fetched again by whoever owns the partition) rather than dead-lettering; else a heartbeat.
+   */
+  function abandonOnRetry(ctl: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>): () => void {
+    return () => {
+      if (!ctl.isRunning() || ctl.isStale()) throw new TransientError('batch abandoned: stopping or rebalancing');
+      void ctl.heartbeat().catch(() => {});
+    };
+  }
+
+  /**
+   * Processes one record into `unsent` (its outputs or dead letter, then any stream-time punctuation it brings due).
+   * Returns a promise only when something had to be awaited, so most records cost no promise.
+   */
+  function step(task: Task<I>, input: I, message: KafkaMessage, topic: string, onRetry: () => void, outputs: Outputs, unsent: TopicMessages[]): Promise<void> | undefined {
+    const handled = rt.handle(task, input, message, topic, onRetry);
+    if (!(handled instanceof Promise) && task.nextStreamPunctuation.size === 0) {
+      if (handled.length) unsent.push(...handled);
+      stats.processed++;
+      return undefined;
+    }
+    return (async () => {
+      const messages = await handled;
+      if (messages.length) unsent.push(...messages);
+      if (task.nextStreamPunctuation.size) {
+        await rt.punctuateStreamTime(task, outputs);
+        if (outputs.length) unsent.push(...(await rt.encodeOutputs(outputs.splice(0))));
+      }
+      stats.processed++;
+    })();
+  }
+
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const input = inputOf.get(batch.topic);
@@ -313,20 +362,8 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
       let count = 0;
       let complete = true;
       const outputs: Outputs = [];
-      const txn = task.producer ? await task.producer.transaction() : undefined;
-      const onRetry = () => {
-        // retriable, so the batch aborts (and is redone by whoever owns the partition) rather than dead-lettering
-        if (!isRunning() || isStale()) throw new TransientError('batch abandoned: stopping or rebalancing');
-        void heartbeat().catch(() => {});
-      };
-      const send = async (messages: TopicMessages[]) => {
-        // in requests of bounded size: a backlog batch's outputs and changelog can pass the broker's 1 MiB limit on a
-        // record batch (MESSAGE_TOO_LARGE); the requests are parts of the same transaction
-        for (const topicMessages of chunkTopicMessages(messages, MAX_REQUEST_BYTES)) {
-          if (txn) await txn.sendBatch({ topicMessages, acks: -1 });
-          else await sharedProducer!.sendBatch({ topicMessages, acks: -1 });
-        }
-      };
+      const { txn, send } = await openBatch(task);
+      const onRetry = abandonOnRetry(payload);
       try {
         for (const message of batch.messages) {
           // asking kafkajs whether the batch went stale costs a map lookup with a string key: every 64 records
@@ -336,14 +373,8 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
           }
           if (start > 0 && Number(message.offset) < start) continue; // committed by the partition's previous owner
           task.streamTime = Math.max(task.streamTime, Number(message.timestamp));
-          const handled = rt.handle(task, input, message, batch.topic, onRetry);
-          const messages = handled instanceof Promise ? await handled : handled; // most records need no await
-          if (messages.length) unsent.push(...messages);
-          if (task.nextStreamPunctuation.size) {
-            await rt.punctuateStreamTime(task, outputs);
-            if (outputs.length) unsent.push(...(await rt.encodeOutputs(outputs.splice(0))));
-          }
-          stats.processed++;
+          const stepping = step(task, input, message, batch.topic, onRetry, outputs, unsent);
+          if (stepping) await stepping; // most records need no await
           last = message.offset;
           if (++count % flushEvery === 0) {
             await send(unsent);
@@ -478,32 +509,16 @@ export function createStreamsApp<I extends AvroTopicKey>(opts: StreamsAppOptions
     let unsent: TopicMessages[] = [];
     let count = 0;
     const outputs: Outputs = [];
-    const txn = task.producer ? await task.producer.transaction() : undefined;
-    const send = async (messages: TopicMessages[]) => {
-      for (const topicMessages of chunkTopicMessages(messages, MAX_REQUEST_BYTES)) {
-        if (txn) await txn.sendBatch({ topicMessages, acks: -1 });
-        else await sharedProducer!.sendBatch({ topicMessages, acks: -1 });
-      }
-    };
-    const onRetry = () => {
-      // retriable, so the transaction aborts (and its records are fetched again) rather than dead-lettering
-      if (!ctl.isRunning() || ctl.isStale()) throw new TransientError('batch abandoned: stopping or rebalancing');
-      void ctl.heartbeat().catch(() => {});
-    };
+    const { txn, send } = await openBatch(task);
+    const onRetry = abandonOnRetry(ctl);
     try {
       for (; q; q = nextQueue(task)) {
         if ((count & 63) === 0 && (!ctl.isRunning() || ctl.isStale())) break;
         const timestamp = q.timestamps[q.head]!; // the message's, as a number already
         const message = group.shift(q);
         if (timestamp > task.streamTime) task.streamTime = timestamp;
-        const handled = rt.handle(task, topology.inputs[q.index]!, message, q.topic, onRetry);
-        const messages = handled instanceof Promise ? await handled : handled; // most records need no await
-        if (messages.length) unsent.push(...messages);
-        if (task.nextStreamPunctuation.size) {
-          await rt.punctuateStreamTime(task, outputs);
-          if (outputs.length) unsent.push(...(await rt.encodeOutputs(outputs.splice(0))));
-        }
-        stats.processed++;
+        const stepping = step(task, topology.inputs[q.index]!, message, q.topic, onRetry, outputs, unsent);
+        if (stepping) await stepping; // most records need no await
         consumed[q.index] = Number(message.offset) + 1;
         if (++count % flushEvery === 0) {
           await send(unsent);
