@@ -5,6 +5,7 @@ import { createLoadReport, listMpdSlices, readMpdDir } from '../data/index.js';
 import { DEFAULT_EMBEDDING_OPTIONS, EMBEDDING_METHODS } from '../models/embeddings/index.js';
 import { DEFAULT_BPR_OPTIONS } from '../models/bpr/index.js';
 import { DEFAULT_MPD_BPR, formatMpdTable, runMpdEval } from '../models/eval/mpd-eval.js';
+import { idfOverlapBaseline, mpdSplitJson, mpdSplits, scoreMpd, type MpdSplit } from '../models/eval/mpd-protocol.js';
 import { DEFAULT_PIPELINE_OPTIONS, pipelinePlaylistFromMpd, type PipelinePlaylist } from '../models/pipeline/index.js';
 import { DEFAULT_RANKING_WEIGHTS, type RankingWeights } from '../models/ranking/index.js';
 import { hashFile, recordRun } from '../runs/index.js';
@@ -49,6 +50,10 @@ gets the share of its tracks BPR expects in the hidden half.
   --on SPLIT          test (default) | validation: leave the test queries out with their split and score
                       queries drawn from the remaining corpus (seed + 1) instead, for tuning
   --out FILE          JSON results (default out/eval-mpd.json)
+  --export-split DIR  also write both splits, before the evaluation, as DIR/test.json and DIR/validation.json
+                      (each corpus playlist's unique tracks, each query's known and hidden tracks, and the
+                      IDF-overlap baseline's metrics on it), so outside tools (bench/mpd-references.py) score
+                      exactly the same queries. They hold the data's track ids: keep them out of the repository.
 ${RUNS_FLAG_HELP}
   --markdown FILE     also write the table as Markdown
 
@@ -82,6 +87,7 @@ export const evalMpdCommand: Command = {
       on: { type: 'string' },
       out: { type: 'string' },
       markdown: { type: 'string' },
+      'export-split': { type: 'string' },
       ...RUNS_FLAG,
     });
     const playlistsDir = requiredFlag('playlists', values.playlists);
@@ -124,11 +130,13 @@ export const evalMpdCommand: Command = {
     // before minutes of work, not after
     await makeDirs(dirname(out), 'choose a writable path for --out');
     if (values.markdown) await makeDirs(dirname(values.markdown), 'choose a writable path for --markdown');
+    if (values['export-split']) await makeDirs(values['export-split'], 'choose a writable folder for --export-split');
     const report = createLoadReport();
     const playlists: PipelinePlaylist[] = [];
     for await (const p of readMpdDir(playlistsDir, report)) playlists.push(pipelinePlaylistFromMpd(p));
     log(`${playlists.length} playlists from ${report.files} files (${report.rejectedCount} rejected records)`);
     if (playlists.length === 0) throw new InputError(`--playlists ${playlistsDir}: no MPD playlists found`);
+    if (values['export-split']) await exportSplits(values['export-split'], playlists, opts, log);
     const startedAt = new Date().toISOString();
     const result = await runMpdEval(playlists, { ...opts, log });
     const table = formatMpdTable(result);
@@ -153,3 +161,26 @@ export const evalMpdCommand: Command = {
 };
 
 export default evalMpdCommand;
+
+/**
+ * Writes the test and the validation split (the ones `--on` scores) as JSON for outside tools, each with the
+ * IDF-overlap baseline's metrics on it, which such a tool recomputes to prove that it scores the same way.
+ */
+async function exportSplits(dir: string, playlists: readonly PipelinePlaylist[], o: { readonly queries: number; readonly minTracks: number; readonly seed: number; readonly k: number }, log: (m: string) => void): Promise<void> {
+  const splits = mpdSplits(playlists, { queries: o.queries, minTracks: o.minTracks, seed: o.seed });
+  const idfMetrics = async (s: MpdSplit) => {
+    const tracks = new Map(s.corpus.map((p) => [p.id, p.tracks]));
+    return scoreMpd(await idfOverlapBaseline(s.corpus)(s.queries, o.k), s.queries, (id) => tracks.get(id), o.k);
+  };
+  for (const on of ['test', 'validation'] as const) {
+    const s = splits[on];
+    const file = resolve(dir, `${on}.json`);
+    const json = mpdSplitJson(s, { protocol: 'mpd-a', on, seed: on === 'test' ? o.seed : o.seed + 1, minTracks: o.minTracks, k: o.k, idfOverlap: await idfMetrics(s) });
+    try {
+      await writeFile(file, `${JSON.stringify(json)}\n`);
+    } catch (err) {
+      throw new InputError(`cannot write the split to ${file}: ${err instanceof Error ? err.message : String(err)}; choose a writable folder for --export-split`);
+    }
+    log(`${on} split written to ${file} (${s.corpus.length} corpus playlists, ${s.queries.length} queries)`);
+  }
+}

@@ -4,7 +4,7 @@ import { buildPlaylistPipeline, type PipelinePlaylist, type PlaylistPipeline } f
 import { createRanker, type Ranker, type RankerOptions } from '../ranking/index.js';
 import { createRecommender, historyTaste, type BprScorer } from '../recommend/index.js';
 import { createMpdBprScorer, trainCorpusBpr, type MpdBprScorerOptions } from './mpd-bpr.js';
-import { idfOverlapBaseline, popularityBaseline, randomBaseline, scoreMpd, splitMpd, type MpdMethod, type MpdMetrics, type MpdQuery } from './mpd-protocol.js';
+import { idfOverlapBaseline, mpdSplits, popularityBaseline, randomBaseline, scoreMpd, type MpdMethod, type MpdMetrics, type MpdQuery } from './mpd-protocol.js';
 
 export interface MpdEvalOptions {
   readonly queries?: number;
@@ -77,10 +77,10 @@ export async function runMpdEval(playlists: readonly PipelinePlaylist[], options
   const log = options.log ?? (() => {});
   const on = options.on ?? 'test';
   if (on !== 'test' && on !== 'validation') throw new RangeError(`on must be test or validation, got ${String(on)}`);
-  const outer = splitMpd(playlists, { queries: o.queries, minTracks: o.minTracks, seed: o.seed });
   // validation: the test queries are left out with their split, and the remaining corpus is split again (seed + 1)
-  const pool = on === 'test' ? playlists : outer.corpus;
-  const split = on === 'test' ? outer : splitMpd(outer.corpus, { queries: o.queries, minTracks: o.minTracks, seed: o.seed + 1 });
+  const splits = mpdSplits(playlists, { queries: o.queries, minTracks: o.minTracks, seed: o.seed });
+  const pool = on === 'test' ? playlists : splits.test.corpus;
+  const split = splits[on];
   const eligible = pool.filter((p) => new Set(p.tracks).size >= o.minTracks).length;
   log(`protocol (a) on ${on}: ${split.queries.length} queries of ${eligible} eligible playlists; corpus ${split.corpus.length} playlists`);
   const bpr = options.bpr === false ? undefined : {

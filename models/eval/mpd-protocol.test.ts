@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PipelinePlaylist } from '../pipeline/index.js';
 import { formatMpdTable, runMpdEval } from './mpd-eval.js';
-import { idfOverlapBaseline, popularityBaseline, randomBaseline, scoreMpd, splitMpd, type MpdQuery } from './mpd-protocol.js';
+import { idfOverlapBaseline, mpdSplitJson, mpdSplits, popularityBaseline, randomBaseline, scoreMpd, splitMpd, type MpdQuery } from './mpd-protocol.js';
 
 const pl = (id: string, tracks: string[], followers = 0): PipelinePlaylist => ({ id, owner: `o${id}`, tracks, followers });
 
@@ -15,6 +15,25 @@ describe('splitMpd', () => {
     expect([...a.hidden]).toEqual(['3', '4', '5']);
     expect(a.exclude).toEqual(['a']);
     expect(corpus.map((p) => p.id)).toEqual(['b']);
+  });
+});
+
+describe('mpdSplits', () => {
+  it('draws validation queries from the test split\'s corpus only, and exports both as plain JSON', () => {
+    const all = Array.from({ length: 30 }, (_, i) => pl(String(i), Array.from({ length: 6 }, (_, j) => `t${(i + j * 3) % 20}`)));
+    const { test, validation } = mpdSplits(all, { queries: 5, minTracks: 4, seed: 7 });
+    expect(test).toEqual(splitMpd(all, { queries: 5, minTracks: 4, seed: 7 }));
+    expect(validation).toEqual(splitMpd(test.corpus, { queries: 5, minTracks: 4, seed: 8 }));
+    const testIds = new Set(test.queries.map((q) => q.playlist));
+    expect(validation.queries.some((q) => testIds.has(q.playlist))).toBe(false);
+    expect(validation.corpus.some((p) => testIds.has(p.id))).toBe(false);
+    const json = mpdSplitJson(validation, { on: 'validation' });
+    expect(json.on).toBe('validation');
+    expect(json.corpus).toHaveLength(20);
+    const q = validation.queries[0]!;
+    expect(json.queries[0]).toEqual({ playlist: q.playlist, known: [...q.tracks], hidden: [...q.hidden] });
+    // JSON round trip keeps every field
+    expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });
 });
 

@@ -37,6 +37,24 @@ export function splitMpd(playlists: readonly PipelinePlaylist[], opts: MpdSplitO
   return { corpus: playlists.filter((p) => !pickedIds.has(p.id)), queries };
 }
 
+/**
+ * The two splits `buddies eval mpd --on` scores: `test`, {@link splitMpd} of all playlists with `seed`; `validation`,
+ * the test split's corpus (its queries left out) split again with `seed + 1`, so tuning never sees a test query.
+ */
+export function mpdSplits(playlists: readonly PipelinePlaylist[], opts: MpdSplitOptions): { readonly test: MpdSplit; readonly validation: MpdSplit } {
+  const test = splitMpd(playlists, opts);
+  return { test, validation: splitMpd(test.corpus, { ...opts, seed: opts.seed + 1 }) };
+}
+
+/** A split as plain JSON for outside tools (`eval mpd --export-split`): each corpus playlist's unique tracks in order, each query's known and hidden tracks. */
+export function mpdSplitJson(split: MpdSplit, meta: Readonly<Record<string, unknown>>) {
+  return {
+    ...meta,
+    corpus: split.corpus.map((p) => ({ id: p.id, tracks: [...new Set(p.tracks)] })),
+    queries: split.queries.map((q) => ({ playlist: q.playlist, known: [...q.tracks], hidden: [...q.hidden] })),
+  };
+}
+
 export interface MpdMetrics {
   /** Mean over queries of the mean, over the k slots, of the share of each playlist's tracks that are hidden tracks. */
   readonly hiddenShare: number;
