@@ -6,7 +6,7 @@ import { DEFAULT_EMBEDDING_OPTIONS, EMBEDDING_METHODS } from '../models/embeddin
 import { DEFAULT_BPR_OPTIONS } from '../models/bpr/index.js';
 import { DEFAULT_MPD_BPR, formatMpdTable, runMpdEval } from '../models/eval/mpd-eval.js';
 import { idfOverlapBaseline, mpdSplitJson, mpdSplits, scoreMpd, type MpdSplit } from '../models/eval/mpd-protocol.js';
-import { DEFAULT_PIPELINE_OPTIONS, pipelinePlaylistFromMpd, type PipelinePlaylist } from '../models/pipeline/index.js';
+import { DEFAULT_PIPELINE_OPTIONS, pipelinePlaylistFromMpd, uniquePlaylistIds, type PipelinePlaylist } from '../models/pipeline/index.js';
 import { DEFAULT_RANKING_WEIGHTS, type RankingWeights } from '../models/ranking/index.js';
 import { hashFile, recordRun } from '../runs/index.js';
 import { InputError, type Command } from './command.js';
@@ -132,9 +132,10 @@ export const evalMpdCommand: Command = {
     if (values.markdown) await makeDirs(dirname(values.markdown), 'choose a writable path for --markdown');
     if (values['export-split']) await makeDirs(values['export-split'], 'choose a writable folder for --export-split');
     const report = createLoadReport();
-    const playlists: PipelinePlaylist[] = [];
-    for await (const p of readMpdDir(playlistsDir, report)) playlists.push(pipelinePlaylistFromMpd(p));
-    log(`${playlists.length} playlists from ${report.files} files (${report.rejectedCount} rejected records)`);
+    const loaded: PipelinePlaylist[] = [];
+    for await (const p of readMpdDir(playlistsDir, report)) loaded.push(pipelinePlaylistFromMpd(p));
+    const { playlists, renamed } = uniquePlaylistIds(loaded);
+    log(`${playlists.length} playlists from ${report.files} files (${report.rejectedCount} rejected records${renamed ? `; ${renamed} repeated pids renamed PID~2` : ''})`);
     if (playlists.length === 0) throw new InputError(`--playlists ${playlistsDir}: no MPD playlists found`);
     if (values['export-split']) await exportSplits(values['export-split'], playlists, opts, log);
     const startedAt = new Date().toISOString();

@@ -47,7 +47,7 @@ export function mpdSplits(playlists: readonly PipelinePlaylist[], opts: MpdSplit
 }
 
 /** A split as plain JSON for outside tools (`eval mpd --export-split`): each corpus playlist's unique tracks in order, each query's known and hidden tracks. */
-export function mpdSplitJson(split: MpdSplit, meta: Readonly<Record<string, unknown>>) {
+export function mpdSplitJson<M extends Readonly<Record<string, unknown>>>(split: MpdSplit, meta: M) {
   return {
     ...meta,
     corpus: split.corpus.map((p) => ({ id: p.id, tracks: [...new Set(p.tracks)] })),

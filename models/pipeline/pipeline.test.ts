@@ -3,7 +3,7 @@ import { createRng } from '../random.js';
 import { vectorOf } from '../embeddings/index.js';
 import { findBuddies, historyTaste, offlineTasteModel } from '../recommend/index.js';
 import { createTasteModel } from '../taste/index.js';
-import { buildPlaylistPipeline, type PipelinePlaylist } from './pipeline.js';
+import { buildPlaylistPipeline, pipelinePlaylistFromMpd, uniquePlaylistIds, type PipelinePlaylist } from './pipeline.js';
 import { computeNeighbors } from './neighbors.js';
 
 /** Playlists from 3 genres of 40 tracks; each playlist 15 tracks of one genre. */
@@ -88,5 +88,19 @@ describe('computeNeighbors', () => {
       expect(ns.map((n) => n.id)).not.toContain(user);
       for (const n of ns) expect(Number(n.id.slice(1)) % 2).toBe(Number(user.slice(1)) % 2);
     }
+  });
+});
+
+describe('uniquePlaylistIds', () => {
+  it('keeps the first playlist of an id and renames later ones with their owner, never onto an id in use', () => {
+    const mpd = (pid: number, t: string) => pipelinePlaylistFromMpd({ pid, tracks: [{ track_uri: t }], num_followers: 0 });
+    const input = [mpd(1, 'a'), mpd(2, 'b'), mpd(1, 'c'), { id: '1~2', owner: 'x', tracks: ['d'], followers: 0 }, mpd(1, 'e')];
+    const { playlists, renamed } = uniquePlaylistIds(input);
+    expect(renamed).toBe(2);
+    expect(playlists.map((p) => p.id)).toEqual(['1', '2', '1~3', '1~2', '1~4']);
+    expect(playlists.map((p) => p.owner)).toEqual(['mpd-owner:1', 'mpd-owner:2', 'mpd-owner:1~3', 'x', 'mpd-owner:1~4']);
+    expect(playlists.map((p) => p.tracks[0])).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(new Set(playlists.map((p) => p.id)).size).toBe(5);
+    expect(uniquePlaylistIds(playlists.slice(0, 2)).renamed).toBe(0);
   });
 });

@@ -136,3 +136,27 @@ export function pipelinePlaylistFromMpd(p: {
 }): PipelinePlaylist {
   return { id: String(p.pid), owner: `mpd-owner:${p.pid}`, tracks: p.tracks.map((t) => t.track_uri), followers: p.num_followers };
 }
+
+/**
+ * Makes playlist ids unique, keeping the first of each id as it is: a later playlist with an id already seen gets
+ * `ID~2`, `ID~3`, … (and the owner `mpd-owner:ID~2`, …). MPD pids are unique in the full dataset, but not across
+ * samples built from it: the shared MPD sample holds 27 pids twice, each time two different playlists, and keyed by
+ * id they would overwrite each other (one's tracks scored as the other's, both excluded for one query).
+ */
+export function uniquePlaylistIds(playlists: readonly PipelinePlaylist[]): { readonly playlists: PipelinePlaylist[]; readonly renamed: number } {
+  const seen = new Map<string, number>();
+  const taken = new Set(playlists.map((p) => p.id));
+  let renamed = 0;
+  const out = playlists.map((p) => {
+    const n = (seen.get(p.id) ?? 0) + 1;
+    seen.set(p.id, n);
+    if (n === 1) return p;
+    let k = n;
+    while (taken.has(`${p.id}~${k}`)) k++;
+    const id = `${p.id}~${k}`;
+    taken.add(id);
+    renamed++;
+    return { ...p, id, owner: p.owner === `mpd-owner:${p.id}` ? `mpd-owner:${id}` : p.owner };
+  });
+  return { playlists: out, renamed };
+}
