@@ -35,13 +35,6 @@ import argparse, json, os, shlex, subprocess, sys, time, warnings
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 warnings.filterwarnings("ignore")
-try:
-    import numpy as np
-    import scipy.sparse as sp
-    from implicit.cpu.als import AlternatingLeastSquares
-    from sklearn.ensemble import HistGradientBoostingRegressor
-except ImportError as e:
-    sys.exit(f"mpd-references: {e}; install numpy, scipy, scikit-learn and implicit from PyPI in a venv (see --help)")
 
 p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                             epilog="Method and steps: see the top of bench/mpd-references.py.")
@@ -53,6 +46,13 @@ p.add_argument("--reuse", action="store_true", help="reuse our results and split
 p.add_argument("--json", help="write the results as JSON")
 p.add_argument("--markdown", help="write the table as Markdown")
 a = p.parse_args()
+try:
+    import numpy as np  # after the flags, so --help works without them
+    import scipy.sparse as sp
+    from implicit.cpu.als import AlternatingLeastSquares
+    from sklearn.ensemble import HistGradientBoostingRegressor
+except ImportError as e:
+    sys.exit(f"mpd-references: {e}; install numpy, scipy, scikit-learn and implicit from PyPI in a venv (see --help)")
 
 def log(msg):
     print(f"[mpd-references] {msg}", file=sys.stderr, flush=True)
