@@ -1,18 +1,19 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { createLoadReport, listMpdSlices, readMpdDir } from '../data/index.js';
+import { listMpdSlices } from '../data/index.js';
 import { DEFAULT_EMBEDDING_OPTIONS, EMBEDDING_METHODS } from '../models/embeddings/index.js';
 import { DEFAULT_BPR_OPTIONS } from '../models/bpr/index.js';
 import { DEFAULT_MPD_BPR, formatMpdTable, runMpdEval } from '../models/eval/mpd-eval.js';
 import { idfOverlapBaseline, mpdSplitJson, mpdSplits, scoreMpd, type MpdSplit } from '../models/eval/mpd-protocol.js';
-import { DEFAULT_PIPELINE_OPTIONS, pipelinePlaylistFromMpd, uniquePlaylistIds, type PipelinePlaylist } from '../models/pipeline/index.js';
+import { DEFAULT_PIPELINE_OPTIONS, type PipelinePlaylist } from '../models/pipeline/index.js';
 import { DEFAULT_RANKING_WEIGHTS, type RankingWeights } from '../models/ranking/index.js';
 import { hashFile, recordRun } from '../runs/index.js';
 import { InputError, type Command } from './command.js';
 import { choiceFlag, choiceListFlag, intFlag, numberFlag, parseFlags, requiredFlag } from './flags.js';
 import { RUNS_FLAG, RUNS_FLAG_HELP, runStoreFor } from './run-flags.js';
 import { makeDirs } from './dirs.js';
+import { readPipelinePlaylists } from './mpd-playlists.js';
 
 const NAME = 'buddies eval mpd';
 
@@ -131,12 +132,7 @@ export const evalMpdCommand: Command = {
     await makeDirs(dirname(out), 'choose a writable path for --out');
     if (values.markdown) await makeDirs(dirname(values.markdown), 'choose a writable path for --markdown');
     if (values['export-split']) await makeDirs(values['export-split'], 'choose a writable folder for --export-split');
-    const report = createLoadReport();
-    const loaded: PipelinePlaylist[] = [];
-    for await (const p of readMpdDir(playlistsDir, report)) loaded.push(pipelinePlaylistFromMpd(p));
-    const { playlists, renamed } = uniquePlaylistIds(loaded);
-    log(`${playlists.length} playlists from ${report.files} files (${report.rejectedCount} rejected records${renamed ? `; ${renamed} repeated pids renamed PID~2` : ''})`);
-    if (playlists.length === 0) throw new InputError(`--playlists ${playlistsDir}: no MPD playlists found`);
+    const playlists = await readPipelinePlaylists(playlistsDir, log);
     if (values['export-split']) await exportSplits(values['export-split'], playlists, opts, log);
     const startedAt = new Date().toISOString();
     const result = await runMpdEval(playlists, { ...opts, log });

@@ -1,10 +1,11 @@
 import { stat, writeFile } from 'node:fs/promises';
-import { createLoadReport, DatasetError, readMpdDir, readPipelineQueries } from '../data/index.js';
+import { DatasetError, readPipelineQueries } from '../data/index.js';
 import { saveEmbeddings } from '../models/embeddings/index.js';
-import { buildPlaylistPipeline, DEFAULT_PIPELINE_OPTIONS, pipelinePlaylistFromMpd, type PipelinePlaylist } from '../models/pipeline/index.js';
+import { buildPlaylistPipeline, DEFAULT_PIPELINE_OPTIONS } from '../models/pipeline/index.js';
 import { InputError, type Command } from './command.js';
 import { EMBEDDING_FLAGS, EMBEDDING_FLAGS_HELP, embeddingOptionsFromFlags } from './embedding-flags.js';
 import { intFlag, parseFlags, requiredFlag } from './flags.js';
+import { readPipelinePlaylists } from './mpd-playlists.js';
 
 const NAME = 'buddies offline recommend-playlists';
 
@@ -19,7 +20,8 @@ fed their tracks as plays at one time) -> buddies (KNN) -> the buddies' playlist
   --playlists DIR     MPD slices (mpd.slice.*.json or .json.gz, full or reduced schema)
   --queries FILE      JSON lines {"user": "...", "tracks": ["spotify:track:...", ...], "exclude": [pid, ...]}
   --k K               playlists per user
-  --out FILE          JSON lines {"user": "...", "playlists": [pid, ...]} (K ids, best first, none in exclude)
+  --out FILE          JSON lines {"user": "...", "playlists": [pid, ...]} (K ids, best first, none in exclude;
+                      a pid that two playlists share in the data is the first one's, the later one is "PID~2")
   --buddies N         buddies per user (default ${DEFAULT_PIPELINE_OPTIONS.buddies})
   --save-embeddings DIR   also write the track embeddings (vectors.f32, ids.json, manifest.json)
 ${EMBEDDING_FLAGS_HELP}
@@ -55,12 +57,7 @@ export const offlineRecommendPlaylistsCommand: Command = {
       throw new InputError(`--queries ${queriesFile}: ${err instanceof Error ? err.message : String(err)}`);
     });
     log(`${queries.length} queries`);
-    const report = createLoadReport();
-    const playlists: PipelinePlaylist[] = [];
-    for await (const p of readMpdDir(playlistsDir, report)) playlists.push(pipelinePlaylistFromMpd(p));
-    log(`${playlists.length} playlists from ${report.files} files (${report.rejectedCount} rejected records)`);
-    for (const r of report.rejected.slice(0, 5)) log(`  rejected ${r.file}:${r.line}: ${r.reason}`);
-    if (playlists.length === 0) throw new InputError(`--playlists ${playlistsDir}: no MPD playlists found`);
+    const playlists = await readPipelinePlaylists(playlistsDir, log);
     const world = await buildPlaylistPipeline(playlists, { ...pairing, buddies, log });
     if (values['save-embeddings']) {
       const m = await saveEmbeddings(world.embeddings, values['save-embeddings']);
