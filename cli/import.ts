@@ -16,7 +16,9 @@ stopped and a finished one is a no-op. Idempotent: event ids and times derive fr
 --restart leaves the warehouse counts unchanged (its tables fold repeated events).
 
   mpd PATH        a folder of mpd.slice.*.json[.gz] (either track schema) or one slice; a generated
-                  world's owners.tsv and follows.tsv are used when present (else playlist P is user mpd-user-P's)
+                  world's owners.tsv and follows.tsv are used when present (else playlist P is user mpd-user-P's);
+                  a pid met again in a later playlist (slices in name order) is imported as P~2, P~3…, the
+                  ids 'buddies eval mpd' gives them too
   triplets PATH   Taste Profile triplets (user<TAB>song<TAB>plays)
   lastfm PATH     Last.fm hetrec2011 user_artists.dat, or the dataset's folder (artists become items lastfm:artist:ID)
 
@@ -68,8 +70,9 @@ export const importCommand: Command = {
       progress.end(`${formatCount(s.events)} events in ${formatSeconds(s.seconds)} (${formatCount(Math.round(s.eventsPerSecond))} events/s): `
         + `${s.counts.playlists} playlists, ${s.counts.listens} listens, ${s.counts.follows} follows, ${s.counts.tracks} catalogue tracks`
         + `${s.counts.rows ? `, ${s.counts.rows} rows` : ''}; ${s.skipped} ${kind === 'mpd' ? 'slices' : 'rows'} already imported; `
+        + `${s.renamed ? `${s.renamed} repeated pids renamed PID~2; ` : ''}`
         + `${s.report.rejectedCount} rejected${s.report.rejected[0] ? ` (first: ${s.report.rejected[0].file}:${s.report.rejected[0].line} ${s.report.rejected[0].reason})` : ''}`);
-      process.stdout.write(`${JSON.stringify({ kind, path, ...s.counts, events: s.events, seconds: s.seconds, eventsPerSecond: Math.round(s.eventsPerSecond), skipped: s.skipped, rejected: s.report.rejectedCount })}\n`);
+      process.stdout.write(`${JSON.stringify({ kind, path, ...s.counts, events: s.events, seconds: s.seconds, eventsPerSecond: Math.round(s.eventsPerSecond), skipped: s.skipped, renamed: s.renamed, rejected: s.report.rejectedCount })}\n`);
       return 0;
     } finally {
       await producer.disconnect();

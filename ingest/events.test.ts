@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interactionListens, mpdPlaylistEvents, SYNTHETIC_EPOCH_MS } from './events.js';
+import { createMpdPlaylistIds, interactionListens, mpdPlaylistEvents, SYNTHETIC_EPOCH_MS } from './events.js';
 
 const playlist = {
   pid: 7, name: 'Road trip', num_followers: 3, modified_at: 1_500_000_000,
@@ -22,6 +22,22 @@ describe('offline records to live events', () => {
     const a = mpdPlaylistEvents(playlist);
     expect(a.playlist.ownerId).toBe('mpd-user-7');
     expect(mpdPlaylistEvents(playlist)).toEqual(a);
+  });
+
+  it('names a repeated pid PID~2, PID~3 in the order met, and keys the renamed playlist\'s events and owner by it', () => {
+    const ids = createMpdPlaylistIds();
+    expect([7, 8, 7, 7, 8, 9].map((pid) => ids.next(pid))).toEqual(['7', '8', '7~2', '7~3', '8~2', '9']);
+    expect(ids.renamed).toBe(3);
+    const first = mpdPlaylistEvents(playlist);
+    const second = mpdPlaylistEvents(playlist, undefined, ['bo'], '7~2');
+    expect(second.playlist).toMatchObject({ eventId: 'mpd:7~2:create', playlistId: '7~2', ownerId: 'mpd-user-7~2' });
+    expect(second.listens.map((l) => [l.eventId, l.playlistId, l.userId])).toEqual([['mpd:7~2:0:play', '7~2', 'mpd-user-7~2'], ['mpd:7~2:1:play', '7~2', 'mpd-user-7~2']]);
+    expect(second.follows.map((f) => f.eventId)).toEqual(['mpd:7~2:follow:bo']);
+    // no event id of one is an event id of the other: deduplication keeps both playlists
+    const eventIds = (e: typeof first) => [e.playlist.eventId, ...e.listens.map((l) => l.eventId), ...e.follows.map((f) => f.eventId)];
+    expect(eventIds(first).filter((id) => eventIds(second).includes(id))).toEqual([]);
+    // a generated world's owner stays the owners file's
+    expect(mpdPlaylistEvents(playlist, new Map([[7, 'ana']]), [], '7~2').playlist.ownerId).toBe('ana');
   });
 
   it('turns a user-item row into capped plays at stable synthetic times', () => {

@@ -22,8 +22,44 @@ export function fnv1a(text: string): number {
   return h >>> 0;
 }
 
-export function mpdOwner(pid: number, owners: ReadonlyMap<number, string> | undefined): string {
-  return owners?.get(pid) ?? `mpd-user-${pid}`;
+/** Owner of a playlist: from a generated world's owners.tsv, else the playlist's own user (named by its unique id). */
+export function mpdOwner(pid: number, owners: ReadonlyMap<number, string> | undefined, playlistId: string = String(pid)): string {
+  return owners?.get(pid) ?? `mpd-user-${playlistId}`;
+}
+
+/** Unique playlist ids for MPD pids, see {@link createMpdPlaylistIds}. */
+export interface MpdPlaylistIds {
+  /** The id of the next playlist with this pid. */
+  next(pid: number): string;
+  /** Playlists renamed so far. */
+  readonly renamed: number;
+}
+
+/**
+ * Unique playlist ids for MPD pids met in order: the first playlist with a pid keeps it (`"7"`), the n-th later one
+ * becomes `"7~n"`. Collections of slices can hold a pid twice for two different playlists (the shared sample does,
+ * 27 times); keyed by the bare pid they would overwrite each other and their events would be deduplicated as one.
+ * The same rule as `uniquePlaylistIds` in models/pipeline, so the offline commands and the import agree on ids.
+ */
+export function createMpdPlaylistIds(): MpdPlaylistIds {
+  const seen = new Set<number>();
+  const repeats = new Map<number, number>();
+  let renamed = 0;
+  return {
+    next(pid) {
+      if (!seen.has(pid)) {
+        seen.add(pid);
+        return String(pid);
+      }
+      const n = (repeats.get(pid) ?? 1) + 1;
+      repeats.set(pid, n);
+      renamed++;
+      return `${pid}~${n}`;
+    },
+    get renamed() {
+      return renamed;
+    },
+  };
 }
 
 export interface MpdEvents {
@@ -34,27 +70,27 @@ export interface MpdEvents {
 
 /**
  * A playlist becomes a CREATE event by its owner, who played each of its tracks through (before the
- * playlist's last modification), plus a FOLLOW_PLAYLIST event per known follower.
+ * playlist's last modification), plus a FOLLOW_PLAYLIST event per known follower. `playlistId` (default the pid)
+ * names the playlist and its events: pass the one {@link createMpdPlaylistIds} gives when pids may repeat.
  */
-export function mpdPlaylistEvents(p: MpdPlaylist, owners?: ReadonlyMap<number, string>, followers: readonly string[] = []): MpdEvents {
-  const owner = mpdOwner(p.pid, owners);
+export function mpdPlaylistEvents(p: MpdPlaylist, owners?: ReadonlyMap<number, string>, followers: readonly string[] = [], playlistId: string = String(p.pid)): MpdEvents {
+  const owner = mpdOwner(p.pid, owners, playlistId);
   const modified = (p.modified_at ?? SYNTHETIC_EPOCH_MS / 1000) * 1000;
-  const playlistId = String(p.pid);
   const n = p.tracks.length;
   return {
     playlist: {
-      eventId: `mpd:${p.pid}:create`, playlistId, kind: 'CREATE', ownerId: owner, name: p.name,
+      eventId: `mpd:${playlistId}:create`, playlistId, kind: 'CREATE', ownerId: owner, name: p.name,
       tracks: p.tracks.map((t) => t.track_uri), followers: p.num_followers, organic: true, eventTime: modified,
     },
     listens: p.tracks.map((t) => {
       const duration = t.duration_ms ?? DEFAULT_DURATION_MS;
       return {
-        eventId: `mpd:${p.pid}:${t.pos}:play`, userId: owner, trackId: t.track_uri, playlistId, source: 'ORGANIC_PLAYLIST',
+        eventId: `mpd:${playlistId}:${t.pos}:play`, userId: owner, trackId: t.track_uri, playlistId, source: 'ORGANIC_PLAYLIST',
         msPlayed: duration, trackDurationMs: duration, eventTime: modified - (n - t.pos) * 60_000, recommendationId: null,
       };
     }),
     follows: followers.map((user) => ({
-      eventId: `mpd:${p.pid}:follow:${user}`, userId: user, kind: 'FOLLOW_PLAYLIST', trackId: null, playlistId,
+      eventId: `mpd:${playlistId}:follow:${user}`, userId: user, kind: 'FOLLOW_PLAYLIST', trackId: null, playlistId,
       recommendationId: null, position: null, eventTime: modified + (fnv1a(user) % 86_400) * 1000,
     })),
   };

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createLoadReport, listMpdSlices, readInteractions, readMpdSlice, resolveInteractionFile, type LoadReport } from '../data/index.js';
 import type { FeedbackEvent, ListenEvent, PlaylistEvent, TypedProducer } from '../streams/index.js';
-import { interactionListens, mpdPlaylistEvents, trackRow } from './events.js';
+import { createMpdPlaylistIds, interactionListens, mpdPlaylistEvents, trackRow } from './events.js';
 
 export type ImportKind = 'mpd' | 'triplets' | 'lastfm';
 
@@ -53,6 +53,8 @@ export interface ImportSummary {
   readonly eventsPerSecond: number;
   /** Slices or rows skipped because the checkpoint says they were imported before. */
   readonly skipped: number;
+  /** MPD: playlists whose pid an earlier playlist already had, imported as `PID~2`, `PID~3`… (this run's slices). */
+  readonly renamed: number;
   readonly report: LoadReport;
 }
 
@@ -127,6 +129,7 @@ export async function importDataset(opts: ImportOptions): Promise<ImportSummary>
   const pending = () => playlists.length + listens.length + follows.length;
 
   let skipped = 0;
+  let renamed = 0;
   if (opts.kind === 'mpd') {
     const isDir = statSync(source).isDirectory();
     const slices = isDir ? await listMpdSlices(source) : [source];
@@ -141,6 +144,15 @@ export async function importDataset(opts: ImportOptions): Promise<ImportSummary>
       followersOf.set(Number(pid), list);
     });
     const done = new Set(cp.doneFiles);
+    // Ids follow the slices' order: a pid met again is renamed PID~2 (see createMpdPlaylistIds). On resume the pids
+    // of the slices already imported are read again (not their events), so each playlist keeps the id it had.
+    const ids = createMpdPlaylistIds();
+    const ignored = createLoadReport();
+    const isDone = (file: string) => done.has(file.slice(root.length + 1));
+    if (!slices.every(isDone)) {
+      for (const file of slices.filter(isDone)) for await (const p of readMpdSlice(file, ignored)) ids.next(p.pid);
+    }
+    const renamedBefore = ids.renamed;
     // Catalogue rows already written by this run: popular tracks stand in most slices. Bounded (cleared when
     // full): a track written again only costs a row that ReplacingMergeTree folds away.
     const written = new Set<string>();
@@ -152,7 +164,7 @@ export async function importDataset(opts: ImportOptions): Promise<ImportSummary>
       }
       const tracks = new Map<string, Record<string, string | number>>();
       for await (const p of readMpdSlice(file, report)) {
-        const ev = mpdPlaylistEvents(p, owners.size ? owners : undefined, followersOf.get(p.pid));
+        const ev = mpdPlaylistEvents(p, owners.size ? owners : undefined, followersOf.get(p.pid), ids.next(p.pid));
         playlists.push(ev.playlist);
         listens.push(...ev.listens);
         follows.push(...ev.follows);
@@ -170,6 +182,7 @@ export async function importDataset(opts: ImportOptions): Promise<ImportSummary>
       saveCheckpoint(opts.stateFile, cp);
       opts.onProgress?.({ unitsDone: i + 1, unitsTotal: slices.length, unit: 'slices', counts, events: events(), seconds: seconds() });
     }
+    renamed = ids.renamed - renamedBefore;
   } else {
     const total = statSync(source).size;
     let accepted = 0;
@@ -199,5 +212,5 @@ export async function importDataset(opts: ImportOptions): Promise<ImportSummary>
   cp.complete = true;
   saveCheckpoint(opts.stateFile, cp);
   const secs = seconds();
-  return { counts, events: events(), seconds: secs, eventsPerSecond: secs > 0 ? events() / secs : 0, skipped, report };
+  return { counts, events: events(), seconds: secs, eventsPerSecond: secs > 0 ? events() / secs : 0, skipped, renamed, report };
 }
