@@ -40,7 +40,7 @@ gets the share of its tracks BPR expects in the hidden half.
   --buddies N         buddies per user (default ${DEFAULT_PIPELINE_OPTIONS.buddies})
   --methods LIST      embedding methods, comma-separated: ppmi-svd,sgns (default both)
   --no-ablations      skip the pipeline ablations
-  --w-familiarity X, --w-novelty X, --w-buddy X, --w-support X   ranking weights (defaults ${Object.entries(DEFAULT_RANKING_WEIGHTS).filter(([k]) => k !== 'bpr').map(([k, v]) => `${k} ${v}`).join(', ')})
+  --w-familiarity X, --w-novelty X, --w-buddy X, --w-support X, --w-cooccurrence X   ranking weights (defaults ${Object.entries(DEFAULT_RANKING_WEIGHTS).filter(([k]) => k !== 'bpr').map(([k, v]) => `${k} ${v}`).join(', ')})
   --mmr-lambda X      MMR trade-off, 1 = no diversification (default 0.9)
   --no-bpr            skip the pipeline with trained BPR
   --w-bpr X           weight of the BPR term in that row (default ${DEFAULT_MPD_BPR.weight})
@@ -78,6 +78,7 @@ export const evalMpdCommand: Command = {
       'w-novelty': { type: 'string' },
       'w-buddy': { type: 'string' },
       'w-support': { type: 'string' },
+      'w-cooccurrence': { type: 'string' },
       'mmr-lambda': { type: 'string' },
       'no-bpr': { type: 'boolean' },
       'w-bpr': { type: 'string' },
@@ -98,6 +99,7 @@ export const evalMpdCommand: Command = {
       novelty: numberFlag('w-novelty', values['w-novelty'], DEFAULT_RANKING_WEIGHTS.novelty, 0),
       buddy: numberFlag('w-buddy', values['w-buddy'], DEFAULT_RANKING_WEIGHTS.buddy, 0),
       support: numberFlag('w-support', values['w-support'], DEFAULT_RANKING_WEIGHTS.support, 0),
+      cooccurrence: numberFlag('w-cooccurrence', values['w-cooccurrence'], DEFAULT_RANKING_WEIGHTS.cooccurrence, 0),
     };
     const mmrLambda = numberFlag('mmr-lambda', values['mmr-lambda'], 0.9, 0, 1);
     const opts = {

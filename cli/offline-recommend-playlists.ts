@@ -15,7 +15,8 @@ Recommends K playlists to each query user with the live recommender (models/reco
 learned from the playlists; each playlist's owner (every playlist is the work of its own user, who played
 its tracks) as a taste vector in the pairing index; then per query user: taste (the decayed taste model
 fed their tracks as plays at one time) -> buddies (KNN) -> the buddies' playlists -> ranking
-(familiarity, novelty, buddy similarity, the buddies' support; MMR).
+(familiarity, novelty, buddy similarity, the buddies' support, track co-occurrence among the
+candidates; MMR).
 
   --playlists DIR     MPD slices (mpd.slice.*.json or .json.gz, full or reduced schema)
   --queries FILE      JSON lines {"user": "...", "tracks": ["spotify:track:...", ...], "exclude": [pid, ...]}

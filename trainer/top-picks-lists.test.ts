@@ -10,7 +10,7 @@ const taste = (over: Partial<UserTasteEmbedding> = {}): UserTasteEmbedding => ({
 });
 const rec = (id: string, over: Partial<Recommendation['explanation']> = {}): Recommendation => ({
   playlistId: id, score: 0.5,
-  components: { bpr: 0, familiarity: 0, novelty: 0, buddy: 0, support: 0, popularity: 0 },
+  components: { bpr: 0, familiarity: 0, novelty: 0, buddy: 0, support: 0, cooccurrence: 0, popularity: 0 },
   explanation: { reason: 'buddy', buddy: 'b1', relation: 'made', tasteMatch: 82, ...over },
 });
 

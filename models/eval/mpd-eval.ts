@@ -136,8 +136,9 @@ export async function runMpdEval(playlists: readonly PipelinePlaylist[], options
     }
     if (o.ablations) {
       const w = ranking.weights ?? {};
-      await run(`  ablation (${m}): buddies ranked by taste similarity only`, viaWorld({ ...ranking, weights: { ...w, familiarity: 0, novelty: 0, support: 0, buddy: 1 } }));
+      await run(`  ablation (${m}): buddies ranked by taste similarity only`, viaWorld({ ...ranking, weights: { ...w, familiarity: 0, novelty: 0, support: 0, cooccurrence: 0, buddy: 1 } }));
       await run(`  ablation (${m}): without the buddies' support`, viaWorld({ ...ranking, weights: { ...w, support: 0 } }));
+      await run(`  ablation (${m}): without track co-occurrence`, viaWorld({ ...ranking, weights: { ...w, cooccurrence: 0 } }));
       await run(`  ablation (${m}): without MMR`, viaWorld({ ...ranking, mmrLambda: 1 }));
     }
     await world.close();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryCatalog, playlistCentroid } from './catalog.js';
-import { createRanker } from './ranker.js';
+import { cooccurrenceScores, createRanker, DEFAULT_COOCCURRENCE } from './ranker.js';
 import type { PlaylistInfo, RankingUser } from './types.js';
 
 const VEC: Record<string, Float32Array> = {
@@ -115,5 +115,42 @@ describe('createRanker', () => {
     expect(() => createRanker({ weights: { foo: 1 } as never })).toThrow(/unknown ranking weight/);
     expect(() => createRanker({ mmrLambda: 2 })).toThrow(RangeError);
     expect(() => ranker.rank({ user: user(), buddies, catalog, k: -1 })).toThrow(RangeError);
+  });
+});
+
+describe('cooccurrenceScores (RP3beta over the candidates)', () => {
+  // h is heard; A and B hold it, so their unheard tracks gain weight, and C through x, which it shares with A
+  const world = createMemoryCatalog([
+    playlist('A', 'a', ['h', 'x']),
+    playlist('B', 'b', ['h', 'y', 'z']),
+    playlist('C', 'c', ['x', 'w']),
+    playlist('D', 'd', ['q']),
+  ]);
+  const ids = ['A', 'B', 'C', 'D'];
+
+  it('spreads heard tracks to the candidates holding them and on to their unheard tracks, best candidate 1', () => {
+    const got = cooccurrenceScores(user({ heardTracks: ['h'] }), ids, world, DEFAULT_COOCCURRENCE);
+    // by hand, alpha 0.5, beta 0.5, gamma 2, length power 1.1; df over the candidates: h 2, x 2, others 1
+    const x = (2 ** -0.5 * 2 ** -0.5) / 2 ** 0.5; // weight A passes to x, over df(x)^beta
+    const yz = 2 ** -0.5 * 3 ** -0.5;
+    const raw = [x ** 2 / 2 ** 1.1, (2 * yz ** 2) / 3 ** 1.1, x ** 2 / 2 ** 1.1, 0];
+    const hi = Math.max(...raw);
+    expect([...got].map((v) => Number(v.toFixed(12)))).toEqual(raw.map((v) => Number((v / hi).toFixed(12))));
+    expect(got[1]).toBe(1);
+    expect(got[2]).toBeGreaterThan(0); // C shares no heard track, only a co-occurring one
+  });
+
+  it('is all zeros when no candidate holds a heard track', () => {
+    expect([...cooccurrenceScores(user({ heardTracks: ['nothing'] }), ids, world, DEFAULT_COOCCURRENCE)]).toEqual([0, 0, 0, 0]);
+  });
+
+  it('orders candidates when it is the only term, and rejects bad options', () => {
+    const only = createRanker({ mmrLambda: 1, weights: { familiarity: 0, novelty: 0, buddy: 0, support: 0, cooccurrence: 1 } });
+    const recs = only.rank({ user: user({ heardTracks: ['h'] }), buddies: ['a', 'b', 'c', 'd'].map((id) => ({ id, score: 0.5 })), catalog: world, k: 4 });
+    expect(recs.map((r) => r.playlistId)).toEqual(['B', 'A', 'C', 'D']);
+    expect(recs.map((r) => Number(r.components.cooccurrence.toFixed(6)))).toEqual([1, 0.585776, 0.585776, 0]);
+    expect(() => createRanker({ cooccurrence: { gamma: 0 } })).toThrow(/gamma/);
+    expect(() => createRanker({ cooccurrence: { beta: -1 } })).toThrow(/beta/);
+    expect(() => createRanker({ cooccurrence: { delta: 1 } as never })).toThrow(/unknown co-occurrence option/);
   });
 });

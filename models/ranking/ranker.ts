@@ -15,7 +15,27 @@ export interface RankingWeights {
    * whose playlists hold it, averaged over the playlist's tracks.
    */
   readonly support: number;
+  /**
+   * Track co-occurrence among the candidates (RP3beta restricted to them): the user's heard tracks spread weight to
+   * the candidates holding them, and those to their unheard tracks; a candidate scores the sum over its unheard
+   * tracks, over its length to a power, scaled so the best candidate gets 1. See {@link CooccurrenceOptions}.
+   */
+  readonly cooccurrence: number;
 }
+
+/** Shape of the co-occurrence term (defaults chosen on the MPD validation split; docs/results/eval-mpd.md). */
+export interface CooccurrenceOptions {
+  /** Damping of popular heard tracks and of long candidates in the first step, and of long ones in the second (default 0.5). */
+  readonly alpha?: number;
+  /** Damping of tracks many candidates hold (popularity, default 0.5). */
+  readonly beta?: number;
+  /** Sharpening: each track's chance to this power before summing (default 2). */
+  readonly gamma?: number;
+  /** The sum is divided by the candidate's length to this power (default 1.1: slightly favours short, dense playlists). */
+  readonly lengthPower?: number;
+}
+
+export const DEFAULT_COOCCURRENCE: Required<CooccurrenceOptions> = { alpha: 0.5, beta: 0.5, gamma: 2, lengthPower: 1.1 };
 
 export interface RankerOptions {
   readonly weights?: Partial<RankingWeights>;
@@ -27,9 +47,11 @@ export interface RankerOptions {
   readonly supportPower?: number;
   /** Weight of recent engagement next to followers in cold-start popularity (default 1). */
   readonly engagementWeight?: number;
+  /** Shape of the co-occurrence term (default {@link DEFAULT_COOCCURRENCE}). */
+  readonly cooccurrence?: CooccurrenceOptions;
 }
 
-export const DEFAULT_RANKING_WEIGHTS: RankingWeights = { bpr: 0.5, familiarity: 0.5, novelty: 0.5, buddy: 1, support: 2 };
+export const DEFAULT_RANKING_WEIGHTS: RankingWeights = { bpr: 0.5, familiarity: 0.5, novelty: 0.5, buddy: 1, support: 2, cooccurrence: 8 };
 
 export interface RankRequest {
   readonly user: RankingUser;
@@ -42,7 +64,7 @@ export interface RankRequest {
 }
 
 export interface Ranker {
-  readonly options: Readonly<Required<Omit<RankerOptions, 'weights'>>> & { readonly weights: RankingWeights };
+  readonly options: Readonly<Required<Omit<RankerOptions, 'weights' | 'cooccurrence'>>> & { readonly weights: RankingWeights; readonly cooccurrence: Required<CooccurrenceOptions> };
   /** Up to k recommendations, best first: personalised when the user has signal and buddies, else popular. */
   rank(req: RankRequest): Recommendation[];
 }
@@ -53,6 +75,7 @@ export function createRanker(options: RankerOptions = {}): Ranker {
   const mmrPool = options.mmrPool ?? 200;
   const supportPower = options.supportPower ?? 1;
   const engagementWeight = options.engagementWeight ?? 1;
+  const cooccurrence = { ...DEFAULT_COOCCURRENCE, ...options.cooccurrence };
   for (const [k, v] of Object.entries(weights)) {
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`weight '${k}' must be a finite number >= 0, got ${v}`);
     if (!(k in DEFAULT_RANKING_WEIGHTS)) throw new RangeError(`unknown ranking weight '${k}'`);
@@ -61,7 +84,11 @@ export function createRanker(options: RankerOptions = {}): Ranker {
   if (!Number.isInteger(mmrPool) || mmrPool < 1) throw new RangeError(`mmrPool must be a positive integer`);
   if (!(supportPower > 0)) throw new RangeError('supportPower must be > 0');
   if (!(engagementWeight >= 0)) throw new RangeError('engagementWeight must be >= 0');
-  const resolved = { weights, mmrLambda, mmrPool, supportPower, engagementWeight };
+  for (const [k, v] of Object.entries(cooccurrence)) {
+    if (!(k in DEFAULT_COOCCURRENCE)) throw new RangeError(`unknown co-occurrence option '${k}'`);
+    if (!Number.isFinite(v) || v < 0 || (k === 'gamma' && v === 0)) throw new RangeError(`co-occurrence ${k} must be a finite number ${k === 'gamma' ? '>' : '>='} 0, got ${v}`);
+  }
+  const resolved = { weights, mmrLambda, mmrPool, supportPower, engagementWeight, cooccurrence };
 
   return {
     options: resolved,
@@ -101,6 +128,50 @@ export function gatherCandidates(user: RankingUser, buddies: readonly RankedBudd
   return out;
 }
 
+/**
+ * The co-occurrence term of each candidate (RP3beta over the candidates alone, so it needs nothing the live
+ * catalogue lacks): each heard track sends weight df^-α to every candidate holding it (df: how many candidates hold
+ * the track), scaled by that candidate's length^-α; each candidate passes its weight to its unheard tracks; a track's
+ * chance is its weight over df^β, to the power γ; a candidate's raw score is the sum of its unheard tracks' chances
+ * over its length to `lengthPower`. Scaled so the best candidate gets 1; all 0 when no candidate holds a heard track.
+ */
+export function cooccurrenceScores(user: RankingUser, ids: readonly string[], catalog: PlaylistCatalog, o: Required<CooccurrenceOptions>): Float64Array {
+  // one entry per distinct track: one map lookup per (candidate, track) in each pass
+  interface Acc { df: number; heard: boolean; weight: number }
+  const lists = ids.map((id) => catalog.get(id)?.tracks ?? []);
+  const acc = new Map<string, Acc>();
+  for (const tracks of lists) {
+    for (const t of tracks) {
+      const a = acc.get(t);
+      if (a) a.df++;
+      else acc.set(t, { df: 1, heard: user.heard(t), weight: 0 });
+    }
+  }
+  const rows = lists.map((tracks) => tracks.map((t) => acc.get(t)!));
+  let reached = false;
+  for (const row of rows) {
+    let mass = 0;
+    for (const a of row) if (a.heard) mass += Math.pow(a.df, -o.alpha);
+    if (mass === 0) continue;
+    mass *= Math.pow(row.length, -o.alpha);
+    for (const a of row) if (!a.heard) a.weight += mass;
+    reached = true;
+  }
+  const out = new Float64Array(ids.length);
+  if (!reached) return out;
+  // a track's chance, computed once: its weight over df^beta, to the power gamma
+  for (const a of acc.values()) a.weight = a.weight > 0 ? Math.pow(a.weight / Math.pow(a.df, o.beta), o.gamma) : 0;
+  let hi = 0;
+  rows.forEach((row, i) => {
+    let sum = 0;
+    for (const a of row) sum += a.weight;
+    out[i] = sum / Math.pow(Math.max(1, row.length), o.lengthPower);
+    hi = Math.max(hi, out[i]!);
+  });
+  if (hi > 0) for (let i = 0; i < out.length; i++) out[i]! /= hi;
+  return out;
+}
+
 function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
@@ -137,6 +208,7 @@ export function scoreBuddyCandidates(req: RankRequest, opts: Ranker['options']):
   }
   const ids = [...candidates.keys()];
   const raw = req.bpr && w.bpr > 0 ? req.bpr(user.id, ids) : undefined;
+  const cooc = w.cooccurrence > 0 ? cooccurrenceScores(user, ids, catalog, opts.cooccurrence) : undefined;
   const scored: Scored[] = ids.map((pid, i) => {
     const p = catalog.get(pid)!;
     const evidence = candidates.get(pid)!;
@@ -160,10 +232,12 @@ export function scoreBuddyCandidates(req: RankRequest, opts: Ranker['options']):
       novelty: unheard / n,
       buddy: Math.max(0, best.buddy.score),
       support: support / n,
+      cooccurrence: cooc ? cooc[i]! : 0,
       popularity: 0,
     };
     const score =
-      w.bpr * components.bpr + w.familiarity * familiarity + w.novelty * components.novelty + w.buddy * components.buddy + w.support * components.support;
+      w.bpr * components.bpr + w.familiarity * familiarity + w.novelty * components.novelty + w.buddy * components.buddy + w.support * components.support
+      + w.cooccurrence * components.cooccurrence;
     return {
       playlist: p,
       score,
@@ -235,7 +309,7 @@ export function popularFallback(req: RankRequest, k: number, taken: ReadonlySet<
       out.push({
         playlistId: pid,
         score: popularity,
-        components: { bpr: 0, familiarity: 0, novelty: 1, buddy: 0, support: 0, popularity },
+        components: { bpr: 0, familiarity: 0, novelty: 1, buddy: 0, support: 0, cooccurrence: 0, popularity },
         explanation: { reason: 'popular', tasteMatch: Math.round(tm * 100) },
       });
       if (out.length === k) return out;

@@ -49,6 +49,7 @@ export interface ScoreComponents {
   readonly novelty: number;
   readonly buddy: number;
   readonly support: number;
+  readonly cooccurrence: number;
   readonly popularity: number;
 }
 

@@ -64,7 +64,7 @@ export function randomPlaylists(catalog: PlaylistCatalog, user: BaselineUser, k:
     return {
       playlistId: p.id,
       score: 1 / (rank + 1),
-      components: { bpr: 0, familiarity: 0, novelty: 1, buddy: 0, support: 0, popularity: 0 },
+      components: { bpr: 0, familiarity: 0, novelty: 1, buddy: 0, support: 0, cooccurrence: 0, popularity: 0 },
       explanation: { reason: 'popular', tasteMatch: tasteMatch(user.taste, p.centroid) },
     };
   });
