@@ -120,16 +120,17 @@ describe('createRanker', () => {
 
 describe('cooccurrenceScores (RP3beta over the candidates)', () => {
   // h is heard; A and B hold it, so their unheard tracks gain weight, and C through x, which it shares with A
-  const world = createMemoryCatalog([
+  const candidates = [
     playlist('A', 'a', ['h', 'x']),
     playlist('B', 'b', ['h', 'y', 'z']),
     playlist('C', 'c', ['x', 'w']),
     playlist('D', 'd', ['q']),
-  ]);
-  const ids = ['A', 'B', 'C', 'D'];
+  ];
+  const world = createMemoryCatalog(candidates);
+  const lists = candidates.map((p) => p.tracks);
 
   it('spreads heard tracks to the candidates holding them and on to their unheard tracks, best candidate 1', () => {
-    const got = cooccurrenceScores(user({ heardTracks: ['h'] }), ids, world, DEFAULT_COOCCURRENCE);
+    const got = cooccurrenceScores(user({ heardTracks: ['h'] }), lists, DEFAULT_COOCCURRENCE);
     // by hand, alpha 0.5, beta 0.5, gamma 2, length power 1.1; df over the candidates: h 2, x 2, others 1
     const x = (2 ** -0.5 * 2 ** -0.5) / 2 ** 0.5; // weight A passes to x, over df(x)^beta
     const yz = 2 ** -0.5 * 3 ** -0.5;
@@ -141,7 +142,7 @@ describe('cooccurrenceScores (RP3beta over the candidates)', () => {
   });
 
   it('is all zeros when no candidate holds a heard track', () => {
-    expect([...cooccurrenceScores(user({ heardTracks: ['nothing'] }), ids, world, DEFAULT_COOCCURRENCE)]).toEqual([0, 0, 0, 0]);
+    expect([...cooccurrenceScores(user({ heardTracks: ['nothing'] }), lists, DEFAULT_COOCCURRENCE)]).toEqual([0, 0, 0, 0]);
   });
 
   it('orders candidates when it is the only term, and rejects bad options', () => {

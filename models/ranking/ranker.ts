@@ -129,16 +129,15 @@ export function gatherCandidates(user: RankingUser, buddies: readonly RankedBudd
 }
 
 /**
- * The co-occurrence term of each candidate (RP3beta over the candidates alone, so it needs nothing the live
+ * The co-occurrence term of each candidate, given their track lists (RP3beta over the candidates alone, so it needs nothing the live
  * catalogue lacks): each heard track sends weight df^-α to every candidate holding it (df: how many candidates hold
  * the track), scaled by that candidate's length^-α; each candidate passes its weight to its unheard tracks; a track's
  * chance is its weight over df^β, to the power γ; a candidate's raw score is the sum of its unheard tracks' chances
  * over its length to `lengthPower`. Scaled so the best candidate gets 1; all 0 when no candidate holds a heard track.
  */
-export function cooccurrenceScores(user: RankingUser, ids: readonly string[], catalog: PlaylistCatalog, o: Required<CooccurrenceOptions>): Float64Array {
+export function cooccurrenceScores(user: RankingUser, lists: readonly (readonly string[])[], o: Required<CooccurrenceOptions>): Float64Array {
   // one entry per distinct track: one map lookup per (candidate, track) in each pass
   interface Acc { df: number; heard: boolean; weight: number }
-  const lists = ids.map((id) => catalog.get(id)?.tracks ?? []);
   const acc = new Map<string, Acc>();
   for (const tracks of lists) {
     for (const t of tracks) {
@@ -157,7 +156,7 @@ export function cooccurrenceScores(user: RankingUser, ids: readonly string[], ca
     for (const a of row) if (!a.heard) a.weight += mass;
     reached = true;
   }
-  const out = new Float64Array(ids.length);
+  const out = new Float64Array(lists.length);
   if (!reached) return out;
   // a track's chance, computed once: its weight over df^beta, to the power gamma
   for (const a of acc.values()) a.weight = a.weight > 0 ? Math.pow(a.weight / Math.pow(a.df, o.beta), o.gamma) : 0;
@@ -207,10 +206,11 @@ export function scoreBuddyCandidates(req: RankRequest, opts: Ranker['options']):
     for (const t of p.tracks) if (!user.heard(t)) votes.set(t, (votes.get(t) ?? 0) + v);
   }
   const ids = [...candidates.keys()];
+  const infos = ids.map((pid) => catalog.get(pid)!);
   const raw = req.bpr && w.bpr > 0 ? req.bpr(user.id, ids) : undefined;
-  const cooc = w.cooccurrence > 0 ? cooccurrenceScores(user, ids, catalog, opts.cooccurrence) : undefined;
+  const cooc = w.cooccurrence > 0 ? cooccurrenceScores(user, infos.map((p) => p.tracks), opts.cooccurrence) : undefined;
   const scored: Scored[] = ids.map((pid, i) => {
-    const p = catalog.get(pid)!;
+    const p = infos[i]!;
     const evidence = candidates.get(pid)!;
     const best = evidence.reduce((a, b) => (b.buddy.score > a.buddy.score ? b : a));
     const n = Math.max(1, p.tracks.length);
