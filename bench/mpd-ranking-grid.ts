@@ -74,6 +74,17 @@ if (values.settings) {
   }
   if (!Array.isArray(grid)) fail('--settings must be a JSON list');
 }
+// every setting's ranker, made before the minutes of building: a bad weight or option fails here, in one line
+const rankers = grid.map((setting, i) => {
+  if (typeof setting !== 'object' || setting === null || Array.isArray(setting)) return fail(`--settings: setting ${i + 1} is not an object`);
+  const { buddies, bpr: _bpr, ...options } = setting;
+  if (buddies !== undefined && !(Number.isInteger(buddies) && buddies >= 1)) return fail(`--settings: setting ${i + 1}: buddies must be a positive integer`);
+  try {
+    return createRanker({ ...options, weights: { bpr: DEFAULT_MPD_BPR.weight, ...options.weights } });
+  } catch (e) {
+    return fail(`--settings: setting ${i + 1}: ${(e as Error).message}`);
+  }
+});
 
 const log = (m: string) => process.stderr.write(`[grid] ${m}\n`);
 const loaded: PipelinePlaylist[] = [];
@@ -98,9 +109,9 @@ const users = split.queries.map((q) => {
 });
 const rows = [];
 for (const [i, setting] of grid.entries()) {
-  const { buddies = 300, bpr = true, ...options } = setting;
+  const { buddies = 300, bpr = true } = setting;
   const t0 = Date.now();
-  const ranker = createRanker({ ...options, weights: { bpr: DEFAULT_MPD_BPR.weight, ...options.weights } });
+  const ranker = rankers[i]!;
   const recommender = createRecommender({ catalog: world.catalog, index: () => world.index, ...(bpr ? { bpr: () => scorer } : {}) }, { ranker, buddies });
   const recs = (await recommender.recommendMany(users, 10)).map((r) => r.recs.map((x) => x.playlistId));
   const m = scoreMpd(recs, split.queries, (id) => tracks.get(id), 10);
