@@ -136,35 +136,50 @@ export function gatherCandidates(user: RankingUser, buddies: readonly RankedBudd
  * over its length to `lengthPower`. Scaled so the best candidate gets 1; all 0 when no candidate holds a heard track.
  */
 export function cooccurrenceScores(user: RankingUser, lists: readonly (readonly string[])[], o: Required<CooccurrenceOptions>): Float64Array {
-  // one entry per distinct track: one map lookup per (candidate, track) in each pass
-  interface Acc { df: number; heard: boolean; weight: number }
-  const acc = new Map<string, Acc>();
+  // One pass over the strings numbers the distinct tracks (and asks `heard` once per track); the rest is typed arrays.
+  const index = new Map<string, number>();
+  const heardOf: boolean[] = [];
+  let slots = 0;
+  for (const tracks of lists) slots += tracks.length;
+  const flat = new Int32Array(slots);
+  let at = 0;
   for (const tracks of lists) {
     for (const t of tracks) {
-      const a = acc.get(t);
-      if (a) a.df++;
-      else acc.set(t, { df: 1, heard: user.heard(t), weight: 0 });
+      let j = index.get(t);
+      if (j === undefined) {
+        j = heardOf.length;
+        index.set(t, j);
+        heardOf.push(user.heard(t));
+      }
+      flat[at++] = j;
     }
   }
-  const rows = lists.map((tracks) => tracks.map((t) => acc.get(t)!));
-  let reached = false;
-  for (const row of rows) {
-    let mass = 0;
-    for (const a of row) if (a.heard) mass += Math.pow(a.df, -o.alpha);
-    if (mass === 0) continue;
-    mass *= Math.pow(row.length, -o.alpha);
-    for (const a of row) if (!a.heard) a.weight += mass;
-    reached = true;
-  }
+  const n = heardOf.length;
+  const df = new Float64Array(n);
+  for (let x = 0; x < slots; x++) df[flat[x]!]!++;
+  const weight = new Float64Array(n);
   const out = new Float64Array(lists.length);
+  let reached = false;
+  at = 0;
+  for (const tracks of lists) {
+    const from = at;
+    at += tracks.length;
+    let mass = 0;
+    for (let x = from; x < at; x++) if (heardOf[flat[x]!]) mass += Math.pow(df[flat[x]!]!, -o.alpha);
+    if (mass === 0) continue;
+    reached = true;
+    mass *= Math.pow(tracks.length, -o.alpha);
+    for (let x = from; x < at; x++) if (!heardOf[flat[x]!]) weight[flat[x]!]! += mass;
+  }
   if (!reached) return out;
-  // a track's chance, computed once: its weight over df^beta, to the power gamma
-  for (const a of acc.values()) a.weight = a.weight > 0 ? Math.pow(a.weight / Math.pow(a.df, o.beta), o.gamma) : 0;
+  // a track's chance: its weight over df^beta, to the power gamma (heard tracks and unreached ones stay 0)
+  for (let j = 0; j < n; j++) if (weight[j]! > 0) weight[j] = Math.pow(weight[j]! / Math.pow(df[j]!, o.beta), o.gamma);
   let hi = 0;
-  rows.forEach((row, i) => {
+  at = 0;
+  lists.forEach((tracks, i) => {
     let sum = 0;
-    for (const a of row) sum += a.weight;
-    out[i] = sum / Math.pow(Math.max(1, row.length), o.lengthPower);
+    for (const end = at + tracks.length; at < end; at++) sum += weight[flat[at]!]!;
+    out[i] = sum / Math.pow(Math.max(1, tracks.length), o.lengthPower);
     hi = Math.max(hi, out[i]!);
   });
   if (hi > 0) for (let i = 0; i < out.length; i++) out[i]! /= hi;
