@@ -27,41 +27,6 @@ export function mpdOwner(pid: number, owners: ReadonlyMap<number, string> | unde
   return owners?.get(pid) ?? `mpd-user-${playlistId}`;
 }
 
-/** Unique playlist ids for MPD pids, see {@link createMpdPlaylistIds}. */
-export interface MpdPlaylistIds {
-  /** The id of the next playlist with this pid. */
-  next(pid: number): string;
-  /** Playlists renamed so far. */
-  readonly renamed: number;
-}
-
-/**
- * Unique playlist ids for MPD pids met in order: the first playlist with a pid keeps it (`"7"`), the n-th later one
- * becomes `"7~n"`. Collections of slices can hold a pid twice for two different playlists (the shared sample does,
- * 27 times); keyed by the bare pid they would overwrite each other and their events would be deduplicated as one.
- * The same rule as `uniquePlaylistIds` in models/pipeline, so the offline commands and the import agree on ids.
- */
-export function createMpdPlaylistIds(): MpdPlaylistIds {
-  const seen = new Set<number>();
-  const repeats = new Map<number, number>();
-  let renamed = 0;
-  return {
-    next(pid) {
-      if (!seen.has(pid)) {
-        seen.add(pid);
-        return String(pid);
-      }
-      const n = (repeats.get(pid) ?? 1) + 1;
-      repeats.set(pid, n);
-      renamed++;
-      return `${pid}~${n}`;
-    },
-    get renamed() {
-      return renamed;
-    },
-  };
-}
-
 export interface MpdEvents {
   readonly playlist: PlaylistEvent;
   readonly listens: ListenEvent[];
@@ -71,7 +36,7 @@ export interface MpdEvents {
 /**
  * A playlist becomes a CREATE event by its owner, who played each of its tracks through (before the
  * playlist's last modification), plus a FOLLOW_PLAYLIST event per known follower. `playlistId` (default the pid)
- * names the playlist and its events: pass the one {@link createMpdPlaylistIds} gives when pids may repeat.
+ * names the playlist and its events: pass the one `createPlaylistIdNamer` (models/pipeline) gives when pids may repeat.
  */
 export function mpdPlaylistEvents(p: MpdPlaylist, owners?: ReadonlyMap<number, string>, followers: readonly string[] = [], playlistId: string = String(p.pid)): MpdEvents {
   const owner = mpdOwner(p.pid, owners, playlistId);

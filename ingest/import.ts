@@ -4,7 +4,8 @@ import { createInterface } from 'node:readline';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createLoadReport, listMpdSlices, readInteractions, readMpdSlice, resolveInteractionFile, type LoadReport } from '../data/index.js';
 import type { FeedbackEvent, ListenEvent, PlaylistEvent, TypedProducer } from '../streams/index.js';
-import { createMpdPlaylistIds, interactionListens, mpdPlaylistEvents, trackRow } from './events.js';
+import { createPlaylistIdNamer } from '../models/pipeline/index.js';
+import { interactionListens, mpdPlaylistEvents, trackRow } from './events.js';
 
 export type ImportKind = 'mpd' | 'triplets' | 'lastfm';
 
@@ -144,27 +145,29 @@ export async function importDataset(opts: ImportOptions): Promise<ImportSummary>
       followersOf.set(Number(pid), list);
     });
     const done = new Set(cp.doneFiles);
-    // Ids follow the slices' order: a pid met again is renamed PID~2 (see createMpdPlaylistIds). On resume the pids
-    // of the slices already imported are read again (not their events), so each playlist keeps the id it had.
-    const ids = createMpdPlaylistIds();
-    const ignored = createLoadReport();
-    const isDone = (file: string) => done.has(file.slice(root.length + 1));
+    // Ids follow the slices' order: a pid met again is renamed PID~2 (createPlaylistIdNamer, as the offline commands
+    // do). On resume the pids of the slices already imported are read again (not their events), so each playlist
+    // keeps the id it had.
+    const ids = createPlaylistIdNamer();
+    const nameOf = (file: string) => file.slice(root.length + 1);
+    const isDone = (file: string) => done.has(nameOf(file));
     if (!slices.every(isDone)) {
-      for (const file of slices.filter(isDone)) for await (const p of readMpdSlice(file, ignored)) ids.next(p.pid);
+      const ignored = createLoadReport();
+      for (const file of slices.filter(isDone)) for await (const p of readMpdSlice(file, ignored)) ids.next(String(p.pid));
     }
     const renamedBefore = ids.renamed;
     // Catalogue rows already written by this run: popular tracks stand in most slices. Bounded (cleared when
     // full): a track written again only costs a row that ReplacingMergeTree folds away.
     const written = new Set<string>();
     for (const [i, file] of slices.entries()) {
-      const name = file.slice(root.length + 1);
+      const name = nameOf(file);
       if (done.has(name)) {
         skipped++;
         continue;
       }
       const tracks = new Map<string, Record<string, string | number>>();
       for await (const p of readMpdSlice(file, report)) {
-        const ev = mpdPlaylistEvents(p, owners.size ? owners : undefined, followersOf.get(p.pid), ids.next(p.pid));
+        const ev = mpdPlaylistEvents(p, owners.size ? owners : undefined, followersOf.get(p.pid), ids.next(String(p.pid)));
         playlists.push(ev.playlist);
         listens.push(...ev.listens);
         follows.push(...ev.follows);

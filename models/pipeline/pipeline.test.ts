@@ -3,7 +3,7 @@ import { createRng } from '../random.js';
 import { vectorOf } from '../embeddings/index.js';
 import { findBuddies, historyTaste, offlineTasteModel } from '../recommend/index.js';
 import { createTasteModel } from '../taste/index.js';
-import { buildPlaylistPipeline, pipelinePlaylistFromMpd, uniquePlaylistIds, type PipelinePlaylist } from './pipeline.js';
+import { buildPlaylistPipeline, createPlaylistIdNamer, pipelinePlaylistFromMpd, uniquePlaylistIds, type PipelinePlaylist } from './pipeline.js';
 import { computeNeighbors } from './neighbors.js';
 
 /** Playlists from 3 genres of 40 tracks; each playlist 15 tracks of one genre. */
@@ -88,6 +88,14 @@ describe('computeNeighbors', () => {
       expect(ns.map((n) => n.id)).not.toContain(user);
       for (const n of ns) expect(Number(n.id.slice(1)) % 2).toBe(Number(user.slice(1)) % 2);
     }
+  });
+});
+
+describe('createPlaylistIdNamer (the rule of buddies import)', () => {
+  it('names a repeated id ID~2, ID~3 in the order met, one id at a time', () => {
+    const ids = createPlaylistIdNamer();
+    expect(['7', '8', '7', '7', '8', '9'].map((id) => ids.next(id))).toEqual(['7', '8', '7~2', '7~3', '8~2', '9']);
+    expect(ids.renamed).toBe(3);
   });
 });
 

@@ -137,26 +137,53 @@ export function pipelinePlaylistFromMpd(p: {
   return { id: String(p.pid), owner: `mpd-owner:${p.pid}`, tracks: p.tracks.map((t) => t.track_uri), followers: p.num_followers };
 }
 
+/** Unique ids for playlists met in order, see {@link createPlaylistIdNamer}. */
+export interface PlaylistIdNamer {
+  /** The id of the next playlist whose id in the data is `id`. */
+  next(id: string): string;
+  /** Playlists renamed so far. */
+  readonly renamed: number;
+}
+
 /**
- * Makes playlist ids unique, keeping the first of each id as it is: a later playlist with an id already seen gets
- * `ID~2`, `ID~3`, … (and the owner `mpd-owner:ID~2`, …). MPD pids are unique in the full dataset, but not across
- * samples built from it: the shared MPD sample holds 27 pids twice, each time two different playlists, and keyed by
- * id they would overwrite each other (one's tracks scored as the other's, both excluded for one query).
+ * Unique playlist ids for playlists met in order: the first playlist with an id keeps it (`"7"`), the n-th later one
+ * becomes `"7~n"` (the next free one when `taken` already holds that). MPD pids are unique in the full dataset but not
+ * across samples built from it: the shared sample holds 27 pids twice, each time two different playlists, and keyed
+ * by the bare pid they would overwrite each other (and an import would fold the second's events into the first's).
+ * The one rule of `buddies import` and of the offline commands (`uniquePlaylistIds`), so both give the same ids.
+ */
+export function createPlaylistIdNamer(taken: Iterable<string> = []): PlaylistIdNamer {
+  const seen = new Map<string, number>();
+  const used = new Set(taken);
+  let renamed = 0;
+  return {
+    next(id) {
+      const n = (seen.get(id) ?? 0) + 1;
+      seen.set(id, n);
+      if (n === 1) return id;
+      let k = n;
+      while (used.has(`${id}~${k}`)) k++;
+      const out = `${id}~${k}`;
+      used.add(out);
+      renamed++;
+      return out;
+    },
+    get renamed() {
+      return renamed;
+    },
+  };
+}
+
+/**
+ * Makes playlist ids unique with {@link createPlaylistIdNamer} (the rule `buddies import` follows too): the first of
+ * each id stays as it is, a later playlist with an id already seen gets `ID~2`, `ID~3`, … (and the owner
+ * `mpd-owner:ID~2`, …), skipping ids that other playlists already have.
  */
 export function uniquePlaylistIds(playlists: readonly PipelinePlaylist[]): { readonly playlists: PipelinePlaylist[]; readonly renamed: number } {
-  const seen = new Map<string, number>();
-  const taken = new Set(playlists.map((p) => p.id));
-  let renamed = 0;
+  const ids = createPlaylistIdNamer(playlists.map((p) => p.id));
   const out = playlists.map((p) => {
-    const n = (seen.get(p.id) ?? 0) + 1;
-    seen.set(p.id, n);
-    if (n === 1) return p;
-    let k = n;
-    while (taken.has(`${p.id}~${k}`)) k++;
-    const id = `${p.id}~${k}`;
-    taken.add(id);
-    renamed++;
-    return { ...p, id, owner: p.owner === `mpd-owner:${p.id}` ? `mpd-owner:${id}` : p.owner };
+    const id = ids.next(p.id);
+    return id === p.id ? p : { ...p, id, owner: p.owner === `mpd-owner:${p.id}` ? `mpd-owner:${id}` : p.owner };
   });
-  return { playlists: out, renamed };
+  return { playlists: out, renamed: ids.renamed };
 }
