@@ -13,13 +13,12 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createLoadReport, readMpdDir } from '../data/index.js';
-import { vectorOf } from '../models/embeddings/index.js';
 import { createMpdBprScorer, trainCorpusBpr } from '../models/eval/mpd-bpr.js';
 import { DEFAULT_MPD_BPR } from '../models/eval/mpd-eval.js';
 import { mpdSplits, scoreMpd } from '../models/eval/mpd-protocol.js';
 import { buildPlaylistPipeline, pipelinePlaylistFromMpd, uniquePlaylistIds, type PipelinePlaylist } from '../models/pipeline/index.js';
 import { createRanker, type RankerOptions } from '../models/ranking/index.js';
-import { createRecommender, historyTaste } from '../models/recommend/index.js';
+import { createRecommender } from '../models/recommend/index.js';
 
 interface Setting extends Omit<RankerOptions, 'engagementWeight' | 'mmrPool'> {
   readonly buddies?: number;
@@ -101,12 +100,7 @@ log(`${on}: ${split.queries.length} queries, corpus ${split.corpus.length}; trai
 const factors = await trainCorpusBpr(split.corpus, DEFAULT_MPD_BPR.model, log);
 const world = await buildPlaylistPipeline(split.corpus, { embeddings: { method: 'ppmi-svd', dims: 64, seed: 1 }, buddies: 300, threads: 2, log });
 const scorer = createMpdBprScorer(factors, split.queries, (id) => world.catalog.get(id)?.tracks, DEFAULT_MPD_BPR.scorer);
-const vec = (t: string) => vectorOf(world.embeddings, t);
-const users = split.queries.map((q) => {
-  const heard = new Set(q.tracks);
-  const state = historyTaste(world.taste, [...heard].map((item) => ({ item })), vec);
-  return { id: q.user, taste: world.taste.vector(state), hasSignal: world.taste.hasSignal(state), heard: (t: string) => heard.has(t), excluded: new Set(q.exclude) };
-});
+const users = world.users(split.queries);
 const rows = [];
 for (const [i, setting] of grid.entries()) {
   const { buddies = 300, bpr = true } = setting;

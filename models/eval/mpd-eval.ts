@@ -1,8 +1,8 @@
 import type { BprFactors, BprOptions } from '../bpr/index.js';
-import { vectorOf, type EmbeddingMethod, type EmbeddingTrainerOptions } from '../embeddings/index.js';
+import { type EmbeddingMethod, type EmbeddingTrainerOptions } from '../embeddings/index.js';
 import { buildPlaylistPipeline, type PipelinePlaylist, type PlaylistPipeline } from '../pipeline/index.js';
 import { createRanker, type Ranker, type RankerOptions } from '../ranking/index.js';
-import { createRecommender, historyTaste, type BprScorer } from '../recommend/index.js';
+import { createRecommender, type BprScorer } from '../recommend/index.js';
 import { createMpdBprScorer, trainCorpusBpr, type MpdBprScorerOptions } from './mpd-bpr.js';
 import { idfOverlapBaseline, mpdSplits, popularityBaseline, randomBaseline, scoreMpd, type MpdMethod, type MpdMetrics, type MpdQuery } from './mpd-protocol.js';
 
@@ -155,16 +155,11 @@ export async function runMpdEval(playlists: readonly PipelinePlaylist[], options
 }
 
 /**
- * The pipeline's recommendations with a BPR scorer in the ranking: the users built as `world.recommend` builds them
- * (known tracks folded into the taste model as plays), then the live recommender with the scorer as its BPR source.
+ * The pipeline's recommendations with a BPR scorer in the ranking: the users from `world.users` (as `world.recommend`
+ * builds them), then the live recommender with the scorer as its BPR source.
  */
 export async function recommendWithBpr(world: PlaylistPipeline, queries: readonly MpdQuery[], k: number, ranker: Ranker, scorer: BprScorer) {
-  const vec = (t: string) => vectorOf(world.embeddings, t);
-  const users = queries.map((q) => {
-    const heard = new Set(q.tracks);
-    const state = historyTaste(world.taste, [...heard].map((item) => ({ item })), vec);
-    return { id: q.user, taste: world.taste.vector(state), hasSignal: world.taste.hasSignal(state), heard: (t: string) => heard.has(t), excluded: new Set(q.exclude) };
-  });
+  const users = world.users(queries);
   const recommender = createRecommender({ catalog: world.catalog, index: () => world.index, bpr: () => scorer }, { ranker, buddies: world.options.buddies });
   return (await recommender.recommendMany(users, k)).map((r) => r.recs);
 }

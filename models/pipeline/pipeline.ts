@@ -1,6 +1,6 @@
 import { createEmbeddingTrainer, vectorOf, type EmbeddingTrainerOptions, type ItemEmbeddings } from '../embeddings/index.js';
 import { createExactIndex, createHnswIndex, type PairingIndex } from '../pairing/index.js';
-import { createMemoryCatalog, createRanker, playlistCentroid, type PlaylistCatalog, type Ranker, type RankerOptions, type Recommendation } from '../ranking/index.js';
+import { createMemoryCatalog, createRanker, playlistCentroid, type PlaylistCatalog, type Ranker, type RankerOptions, type RankingUser, type Recommendation } from '../ranking/index.js';
 import { createRecommender, historyTaste, offlineTasteModel, type Recommender } from '../recommend/index.js';
 import type { TasteModel } from '../taste/index.js';
 
@@ -49,6 +49,8 @@ export interface PlaylistPipeline {
   readonly options: Required<Omit<PipelineOptions, 'embeddings' | 'ranking' | 'log'>>;
   /** The recommender (models/recommend) over this pipeline's catalogue and index: the one the live processor runs. */
   recommender(overrides?: { readonly ranker?: Ranker; readonly buddies?: number }): Recommender;
+  /** The query users as the recommender takes them: their tracks folded into the taste model as plays at one time. */
+  users(queries: readonly PipelineQuery[]): RankingUser[];
   /**
    * Recommends k playlists to each query user (same order as the queries). `overrides` swaps the
    * ranker or the number of buddies for this call (ablations and tuning over one built pipeline).
@@ -108,6 +110,11 @@ export async function buildPlaylistPipeline(playlists: readonly PipelinePlaylist
 
   const recommender = (overrides?: { readonly ranker?: Ranker; readonly buddies?: number }) =>
     createRecommender({ catalog, index: () => index }, { ranker: overrides?.ranker ?? ranker, buddies: overrides?.buddies ?? buddies });
+  const users = (queries: readonly PipelineQuery[]): RankingUser[] => queries.map((q) => {
+    const heard = new Set(q.tracks);
+    const state = historyTaste(taste, [...heard].map((item) => ({ item })), vec);
+    return { id: q.user, taste: taste.vector(state), hasSignal: taste.hasSignal(state), heard: (t: string) => heard.has(t), excluded: new Set(q.exclude) };
+  });
   return {
     embeddings,
     catalog,
@@ -116,13 +123,9 @@ export async function buildPlaylistPipeline(playlists: readonly PipelinePlaylist
     taste,
     options: { buddies, index: indexKind, threads, minEmbeddedTracks },
     recommender,
+    users,
     async recommend(queries, k, overrides) {
-      const users = queries.map((q) => {
-        const heard = new Set(q.tracks);
-        const state = historyTaste(taste, [...heard].map((item) => ({ item })), vec);
-        return { id: q.user, taste: taste.vector(state), hasSignal: taste.hasSignal(state), heard: (t: string) => heard.has(t), excluded: new Set(q.exclude) };
-      });
-      return (await recommender(overrides).recommendMany(users, k)).map((r) => r.recs);
+      return (await recommender(overrides).recommendMany(users(queries), k)).map((r) => r.recs);
     },
     close: () => index.close(),
   };
